@@ -1,0 +1,125 @@
+#include "core/format.hpp"
+
+#include <xxhash.h>
+
+#include <cstring>
+
+namespace serialake::format {
+namespace {
+
+template <class T>
+void put(std::string& out, T v) {
+  char buf[sizeof(T)];
+  std::memcpy(buf, &v, sizeof(T));  // little-endian hosts only (checked at build)
+  out.append(buf, sizeof(T));
+}
+
+void put_str16(std::string& out, const std::string& s) {
+  put<uint16_t>(out, static_cast<uint16_t>(s.size()));
+  out += s;
+}
+
+// Bounds-checked reader over a record body; any overrun marks it failed.
+struct reader {
+  std::string_view in;
+  bool failed = false;
+
+  template <class T>
+  T get() {
+    T v{};
+    if (in.size() < sizeof(T)) {
+      failed = true;
+      return v;
+    }
+    std::memcpy(&v, in.data(), sizeof(T));
+    in.remove_prefix(sizeof(T));
+    return v;
+  }
+  std::string bytes(size_t n) {
+    if (in.size() < n) {
+      failed = true;
+      return {};
+    }
+    std::string s(in.substr(0, n));
+    in.remove_prefix(n);
+    return s;
+  }
+};
+
+}  // namespace
+
+static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "format assumes little-endian");
+
+uint64_t hash(const void* data, size_t size) noexcept { return XXH3_64bits(data, size); }
+
+bool stores_dims(const tensor_spec& spec) noexcept {
+  return !is_blob(spec.type) && !spec.shape;
+}
+
+void encode(const record& r, std::string& out) {
+  size_t header_at = out.size();
+  out.append(record_header_size, '\0');
+  size_t body_at = out.size();
+  put<uint64_t>(out, r.version);
+  put<int64_t>(out, r.time_ms);
+  put<uint64_t>(out, r.lock_gen);
+  put<uint32_t>(out, static_cast<uint32_t>(r.message.size()));
+  out += r.message;
+  put<uint32_t>(out, static_cast<uint32_t>(r.segments.size()));
+  for (auto& s : r.segments) {
+    put_str16(out, s.tensor);
+    put_str16(out, s.chunk);
+    put<uint64_t>(out, s.start);
+    put<uint32_t>(out, static_cast<uint32_t>(s.entries.size()));
+    for (auto& e : s.entries) {
+      put<uint32_t>(out, e.size);
+      put<uint8_t>(out, e.ndim);
+      put<uint64_t>(out, e.hash);
+    }
+  }
+  uint32_t body_len = static_cast<uint32_t>(out.size() - body_at);
+  uint64_t h = hash(out.data() + body_at, body_len);
+  std::memcpy(&out[header_at], &record_magic, 4);
+  std::memcpy(&out[header_at + 4], &body_len, 4);
+  std::memcpy(&out[header_at + 8], &h, 8);
+}
+
+decode_status decode(std::string_view in, record& r, size_t& used) {
+  if (in.size() < record_header_size) return decode_status::truncated;
+  uint32_t magic, body_len;
+  uint64_t h;
+  std::memcpy(&magic, in.data(), 4);
+  std::memcpy(&body_len, in.data() + 4, 4);
+  std::memcpy(&h, in.data() + 8, 8);
+  if (magic != record_magic) return decode_status::bad;
+  if (in.size() - record_header_size < body_len) return decode_status::truncated;
+  std::string_view body = in.substr(record_header_size, body_len);
+  if (hash(body.data(), body.size()) != h) return decode_status::bad;
+  reader rd{body};
+  r = record{};
+  r.version = rd.get<uint64_t>();
+  r.time_ms = rd.get<int64_t>();
+  r.lock_gen = rd.get<uint64_t>();
+  r.message = rd.bytes(rd.get<uint32_t>());
+  uint32_t nseg = rd.get<uint32_t>();
+  for (uint32_t i = 0; i < nseg && !rd.failed; ++i) {
+    segment s;
+    s.tensor = rd.bytes(rd.get<uint16_t>());
+    s.chunk = rd.bytes(rd.get<uint16_t>());
+    s.start = rd.get<uint64_t>();
+    uint32_t n = rd.get<uint32_t>();
+    if (rd.in.size() < uint64_t{n} * 13) return decode_status::bad;
+    s.entries.resize(n);
+    for (auto& e : s.entries) {
+      e.size = rd.get<uint32_t>();
+      e.ndim = rd.get<uint8_t>();
+      e.hash = rd.get<uint64_t>();
+    }
+    r.segments.push_back(std::move(s));
+  }
+  if (rd.failed || !rd.in.empty()) return decode_status::bad;
+  used = record_header_size + body_len;
+  return decode_status::ok;
+}
+
+}  // namespace serialake::format

@@ -1,0 +1,109 @@
+#pragma once
+// The on-disk format of a dataset, written down once. Everything else encodes and
+// decodes through the functions declared here.
+//
+// A dataset is a directory:
+//
+//   dataset.json              schema, human-readable; replaced atomically
+//                             (temp file, fsync, rename, fsync dir) on create_tensor
+//   commits.log               the commit log: one record per commit, appended
+//   chunks/<tensor>/<writer>-<seq>.chk
+//                             append-only sample bytes of one tensor; <writer> is a
+//                             random 16-hex-digit id per write session, so chunk
+//                             names never collide between writers
+//   lock                      the lock file (see core/lock_file.hpp)
+//
+// dataset.json:
+//   {"format": "serialake", "format_version": 1,
+//    "tensors": [{"name": "label", "dtype": "int64", "htype": "class_label",
+//                 "shape": null | [d0, d1, ...], "since": <version>}, ...]}
+//   A tensor exists from the moment create_tensor returns; `since` is the first
+//   version that can hold its samples (opening an older version hides it).
+//
+// Chunk file: the stored samples back to back, nothing else. A stored sample is
+//   dims:   ndim x u64 LE      only for numeric tensors without a fixed shape
+//   data:   the element bytes (little-endian, row-major)
+// Where each sample starts, its length and checksum live in the commit log, so a
+// chunk is written once and never framed or rewritten.
+//
+// commits.log: a sequence of records, all integers little-endian:
+//   record  := magic:u32 (0x314B4C53, "SLK1") | body_len:u32 | body_hash:u64 | body
+//              body_hash = XXH3_64bits(body)
+//   body    := version:u64 | time_ms:i64 | lock_gen:u64 | msg_len:u32 | msg
+//              | seg_count:u32 | seg*
+//   seg     := name_len:u16 | tensor name | chunk_len:u16 | chunk file name
+//              | start:u64 | count:u32 | entry*count
+//   entry   := size:u32 | ndim:u8 | hash:u64
+//              the seg's samples lie back to back in the chunk from `start`;
+//              hash = XXH3_64bits of the stored sample (dims and data)
+// version is 1 for the first record and grows by one per record. A commit is the
+// record: it is visible once the whole record is in the log with a good hash.
+//
+// Durability: a commit writes its chunk bytes, then its record, then fdatasyncs
+// the touched chunks and the log together (in parallel: one round of sync
+// latency). The next record is only written after that sync, so after a crash
+// only the last record can reference unsynced bytes: recovery re-hashes the last
+// record's samples and drops it if any is missing or wrong (it was never
+// acknowledged). A torn or bad record at the end of the log is cut off; a bad
+// record followed by more data is corruption and is reported, not skipped.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/types.hpp"
+
+namespace serialake::format {
+
+inline constexpr uint32_t record_magic = 0x314B4C53;
+inline constexpr size_t record_header_size = 16;
+inline constexpr const char* schema_file = "dataset.json";
+inline constexpr const char* log_file = "commits.log";
+inline constexpr const char* chunk_dir = "chunks";
+inline constexpr const char* lock_file = "lock";
+
+/// Location and checksum of one stored sample, as kept in the log.
+struct entry {
+  uint32_t size = 0;
+  uint8_t ndim = 0;
+  uint64_t hash = 0;
+};
+
+/// A run of samples of one tensor stored back to back in one chunk.
+struct segment {
+  std::string tensor;
+  std::string chunk;
+  uint64_t start = 0;
+  std::vector<entry> entries;
+};
+
+/// One commit record.
+struct record {
+  uint64_t version = 0;
+  int64_t time_ms = 0;
+  uint64_t lock_gen = 0;
+  std::string message;
+  std::vector<segment> segments;
+};
+
+/// Appends the encoded record (header and body) to `out`.
+void encode(const record& r, std::string& out);
+
+/// Outcome of decoding the record at the start of a buffer.
+enum class decode_status { ok, truncated, bad };
+
+/// Decodes the record at `in`; on ok sets `r` and `used` (bytes consumed).
+/// truncated: `in` ends inside the record; bad: wrong magic, hash or layout.
+decode_status decode(std::string_view in, record& r, size_t& used);
+
+/// Checksum of stored sample bytes.
+uint64_t hash(const void* data, size_t size) noexcept;
+
+/// Bytes of the dims prefix stored before a sample's data.
+inline size_t dims_bytes(uint8_t ndim) noexcept { return size_t{ndim} * 8; }
+
+/// True if samples of `spec` store their dims in the chunk.
+bool stores_dims(const tensor_spec& spec) noexcept;
+
+}  // namespace serialake::format

@@ -1,0 +1,119 @@
+#include "core/snapshot.hpp"
+
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "core/error.hpp"
+#include "core/format.hpp"
+
+namespace serialake {
+
+std::string chunk_files::path(const std::string& tensor, const std::string& name) const {
+  return dir_ + "/" + format::chunk_dir + "/" + tensor + "/" + name;
+}
+
+std::shared_ptr<io::file> chunk_files::get(const std::string& tensor, const std::string& name) {
+  std::string key = tensor + "/" + name;
+  std::lock_guard<std::mutex> g(mtx_);
+  auto it = open_.find(key);
+  if (it != open_.end()) return it->second;
+  auto f = std::make_shared<io::file>(io::file::open(path(tensor, name), O_RDONLY));
+  open_.emplace(key, f);
+  return f;
+}
+
+snapshot::snapshot(std::string path, uint64_t version, std::vector<tensor_view> tensors,
+                   std::shared_ptr<chunk_files> files)
+  : path_(std::move(path)), version_(version), tensors_(std::move(tensors)),
+    files_(std::move(files)) {}
+
+bool snapshot::has_tensor(std::string_view name) const noexcept {
+  return std::any_of(tensors_.begin(), tensors_.end(),
+                     [&](auto& t) { return t.spec.name == name; });
+}
+
+const tensor_view& snapshot::tensor(std::string_view name) const {
+  for (auto& t : tensors_)
+    if (t.spec.name == name) return t;
+  throw error(errc::not_found, "no tensor '" + std::string(name) + "' in " + path_ +
+                                   " at version " + std::to_string(version_));
+}
+
+sample decode_sample(const tensor_spec& spec, uint8_t ndim, const char* p, size_t n) {
+  sample s;
+  s.type = spec.type;
+  size_t dims = format::stores_dims(spec) ? format::dims_bytes(ndim) : 0;
+  if (dims > n) throw error(errc::corrupt, "stored sample shorter than its dims");
+  if (format::stores_dims(spec)) {
+    s.shape.resize(ndim);
+    if (dims) std::memcpy(s.shape.data(), p, dims);
+  } else if (spec.shape) {
+    s.shape = *spec.shape;
+  } else {
+    s.shape = {n};
+  }
+  s.data.assign(p + dims, n - dims);
+  return s;
+}
+
+sample snapshot::read(std::string_view name, uint64_t index) const {
+  const tensor_view& t = tensor(name);
+  if (index >= t.length)
+    throw error(errc::not_found, "index " + std::to_string(index) + " is out of range for tensor '" +
+                                     t.spec.name + "' (length " + std::to_string(t.length) + ")");
+  const index_entry& e = t.entry(index);
+  const std::string& chunk = t.chunks[e.chunk];
+  std::string buf(e.size, '\0');
+  auto where = [&] {
+    return "tensor '" + t.spec.name + "' index " + std::to_string(index) + " in chunk " +
+           files_->path(t.spec.name, chunk);
+  };
+  std::shared_ptr<io::file> f;
+  try {
+    f = files_->get(t.spec.name, chunk);
+  } catch (const error& ex) {
+    if (ex.code() == errc::not_found) throw error(errc::corrupt, where() + ": chunk file is missing");
+    throw;
+  }
+  if (!f->pread_exact(buf.data(), buf.size(), e.offset))
+    throw error(errc::corrupt, where() + ": chunk file is truncated");
+  if (format::hash(buf.data(), buf.size()) != e.hash)
+    throw error(errc::corrupt, where() + ": checksum mismatch");
+  return decode_sample(t.spec, e.ndim, buf.data(), buf.size());
+}
+
+std::vector<problem> snapshot::verify() const {
+  std::vector<problem> out;
+  for (auto& t : tensors_) {
+    // Reads each chunk whole once; samples are checked from memory.
+    std::string cur_chunk;
+    std::string data;
+    bool chunk_ok = false;
+    for (uint64_t i = 0; i < t.length; ++i) {
+      const index_entry& e = t.entry(i);
+      const std::string& name = t.chunks[e.chunk];
+      std::string file = files_->path(t.spec.name, name);
+      if (name != cur_chunk) {
+        cur_chunk = name;
+        chunk_ok = false;
+        try {
+          data = io::read_file(file);
+          chunk_ok = true;
+        } catch (const error& ex) {
+          out.push_back({t.spec.name, i, file, "cannot read chunk: " + ex.message()});
+        }
+      }
+      if (!chunk_ok) continue;
+      if (e.offset + e.size > data.size()) {
+        out.push_back({t.spec.name, i, file, "chunk is truncated"});
+      } else if (format::hash(data.data() + e.offset, e.size) != e.hash) {
+        out.push_back({t.spec.name, i, file, "checksum mismatch"});
+      }
+    }
+  }
+  return out;
+}
+
+}  // namespace serialake

@@ -1,0 +1,500 @@
+#include "core/store.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+#define XXH_STATIC_LINKING_ONLY
+#include <xxhash.h>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <unordered_map>
+#include <unordered_set>
+
+#include "core/commit_log.hpp"
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/format.hpp"
+#include "core/schema.hpp"
+
+namespace serialake {
+namespace {
+
+// Samples at least this large (relative to the buffer) skip the write buffer.
+constexpr size_t direct_write_divisor = 4;
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string random_writer_id() {
+  std::random_device rd;
+  uint64_t v = (uint64_t{rd()} << 32) ^ rd();
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+std::string strip_slash(std::string p) {
+  while (p.size() > 1 && p.back() == '/') p.pop_back();
+  return p;
+}
+
+// A run of uncommitted samples of one tensor in one chunk.
+struct pending_seg {
+  uint32_t chunk;
+  uint64_t start;
+  uint64_t first;  // index of the first sample
+  uint64_t count;
+};
+
+struct tensor_state {
+  schema_tensor meta;
+  std::vector<std::string> chunks;
+  std::unordered_map<std::string, uint32_t> chunk_ids;
+  tensor_index index;
+  uint64_t committed = 0;
+  // Writer side.
+  io::file out;           // the open chunk
+  uint32_t out_chunk = 0;
+  uint64_t out_size = 0;  // bytes of the open chunk, written or buffered
+  uint64_t next_seq = 0;
+  std::string buf;        // bytes not yet written to `out`
+  std::vector<pending_seg> segs;
+  std::vector<io::file> sealed;  // chunks sealed since the last commit, unsynced
+  bool dir_dirty = false;        // a chunk file was created since the last commit
+
+  uint32_t chunk_id(const std::string& name) {
+    auto it = chunk_ids.find(name);
+    if (it != chunk_ids.end()) return it->second;
+    auto id = static_cast<uint32_t>(chunks.size());
+    chunks.push_back(name);
+    chunk_ids.emplace(name, id);
+    return id;
+  }
+};
+
+}  // namespace
+
+struct store::impl {
+  std::string dir;
+  bool ro = false;
+  bool pinned = false;  // opened at an older version
+  store_options opts;
+  std::vector<tensor_state> tensors;
+  std::unordered_map<std::string, size_t> by_name;
+  uint64_t version = 0;
+  std::vector<commit_info> infos;
+  io::file log;
+  uint64_t log_end = 0;  // bytes of the log consumed (read-only) or written
+  std::string writer_id;
+  uint64_t lock_gen = 0;
+  std::function<void()> fence;
+  std::optional<error> failed;
+  uint64_t pending_bytes = 0;
+  uint64_t pending_samples = 0;
+  std::string scratch;
+  io::sync_group syncs;
+  std::shared_ptr<chunk_files> files;
+  mutable std::shared_ptr<const serialake::snapshot> snap;
+
+  std::string tensor_dir(const std::string& name) const {
+    return dir + "/" + format::chunk_dir + "/" + name;
+  }
+
+  void check_writable() {
+    if (ro)
+      throw error(errc::read_only, "dataset " + dir + " is open read-only");
+    if (failed) throw error(failed->code(), "dataset " + dir + " refuses writes after an earlier failure: " + failed->message());
+  }
+
+  tensor_state& find(std::string_view name) {
+    auto it = by_name.find(std::string(name));
+    if (it == by_name.end())
+      throw error(errc::not_found, "no tensor '" + std::string(name) + "' in " + dir);
+    return tensors[it->second];
+  }
+
+  void add_tensor(const schema_tensor& st) {
+    by_name.emplace(st.spec.name, tensors.size());
+    tensors.emplace_back();
+    tensors.back().meta = st;
+  }
+
+  // Replays committed records into the in-memory index.
+  void apply(const format::record& r) {
+    uint64_t added = 0;
+    for (auto& seg : r.segments) {
+      auto it = by_name.find(seg.tensor);
+      if (it == by_name.end())
+        throw error(errc::corrupt, dir + "/" + format::log_file + ": version " +
+                                       std::to_string(r.version) + " references unknown tensor '" +
+                                       seg.tensor + "'");
+      tensor_state& t = tensors[it->second];
+      uint32_t cid = t.chunk_id(seg.chunk);
+      uint64_t off = seg.start;
+      for (auto& e : seg.entries) {
+        t.index.push(index_entry{off, e.hash, e.size, cid, e.ndim});
+        off += e.size;
+      }
+      added += seg.entries.size();
+    }
+    for (auto& t : tensors) t.committed = t.index.size();
+    version = r.version;
+    infos.push_back(commit_info{r.version, r.time_ms, r.lock_gen, r.message, added});
+  }
+
+  // The last record may reference bytes that never reached the disk (its sync
+  // had not finished): true if every sample it names reads back with its hash.
+  bool data_intact(const format::record& r) {
+    for (auto& seg : r.segments) {
+      if (!by_name.count(seg.tensor)) return true;  // apply() reports it
+      std::shared_ptr<io::file> f;
+      try {
+        f = files->get(seg.tensor, seg.chunk);
+      } catch (const error& e) {
+        if (e.code() == errc::not_found) return false;
+        throw;
+      }
+      uint64_t off = seg.start;
+      std::string buf;
+      for (auto& e : seg.entries) {
+        buf.resize(e.size);
+        if (!f->pread_exact(buf.data(), e.size, off)) return false;
+        if (format::hash(buf.data(), e.size) != e.hash) return false;
+        off += e.size;
+      }
+    }
+    return true;
+  }
+
+  void load(std::optional<uint64_t> at) {
+    for (auto& st : read_schema(dir)) add_tensor(st);
+    const std::string log_path = dir + "/" + format::log_file;
+    if (!io::exists(log_path))
+      throw error(errc::corrupt, "dataset " + dir + " has no " + format::log_file);
+    log = io::file::open(log_path, ro ? O_RDONLY : O_RDWR | O_APPEND);
+    std::string content = io::read_file(log_path);
+    log_scan scan = scan_log(content, 0, 0, log_path);
+    content.clear();
+    auto& recs = scan.records;
+    uint64_t keep_end = scan.valid_end;
+    if (!recs.empty() && !data_intact(recs.back())) {
+      // Never acknowledged: its sync did not complete before the crash.
+      keep_end -= encoded_size(recs.back());
+      recs.pop_back();
+    }
+    if (at) {
+      if (*at > recs.size())
+        throw error(errc::not_found, "version " + std::to_string(*at) + " of " + dir +
+                                         " does not exist (latest is " +
+                                         std::to_string(recs.size()) + ")");
+      recs.resize(*at);
+      pinned = true;
+      auto old = std::move(tensors);
+      tensors.clear();
+      by_name.clear();
+      for (auto& t : old)
+        if (t.meta.since <= *at) add_tensor(t.meta);
+    }
+    for (auto& r : recs) apply(r);
+    log_end = keep_end;
+    if (!ro && log.size() != keep_end) {
+      log.truncate(keep_end);
+      log.sync();
+    }
+  }
+
+  static uint64_t encoded_size(const format::record& r) {
+    std::string tmp;
+    format::encode(r, tmp);
+    return tmp.size();
+  }
+
+  // Removes chunk files no commit references: a crashed writer's unacknowledged
+  // bytes. Only with the write lock held (the store is open for writing).
+  void remove_orphans() {
+    for (auto& t : tensors) {
+      for (auto& name : io::list_dir(tensor_dir(t.meta.spec.name)))
+        if (!t.chunk_ids.count(name)) io::remove_file(tensor_dir(t.meta.spec.name) + "/" + name);
+    }
+    io::remove_file(dir + "/" + format::schema_file + ".tmp");
+  }
+
+  void flush_buffer(tensor_state& t) {
+    if (t.buf.empty()) return;
+    t.out.write_all(t.buf.data(), t.buf.size());
+    t.buf.clear();
+  }
+
+  void roll(tensor_state& t) {
+    if (t.out) {
+      flush_buffer(t);
+      t.sealed.push_back(std::move(t.out));
+    }
+    char seq[32];
+    std::snprintf(seq, sizeof seq, "-%06llu.chk", static_cast<unsigned long long>(t.next_seq++));
+    std::string name = writer_id + seq;
+    t.out = io::file::open(tensor_dir(t.meta.spec.name) + "/" + name, O_WRONLY | O_CREAT | O_EXCL);
+    t.out_chunk = t.chunk_id(name);
+    t.out_size = 0;
+    t.dir_dirty = true;
+  }
+
+  // REQUIRES: `s` passed check_sample for `t`.
+  uint64_t append_checked(tensor_state& t, const sample& s) {
+    if (!t.out || t.out_size >= opts.chunk_bytes) roll(t);
+    const bool dims = format::stores_dims(t.meta.spec);
+    const size_t dims_len = dims ? format::dims_bytes(static_cast<uint8_t>(s.shape.size())) : 0;
+    const uint64_t size = dims_len + s.data.size();
+    uint64_t h;
+    if (dims) {
+      XXH3_state_t st;
+      XXH3_64bits_reset(&st);
+      XXH3_64bits_update(&st, s.shape.data(), dims_len);
+      XXH3_64bits_update(&st, s.data.data(), s.data.size());
+      h = XXH3_64bits_digest(&st);
+    } else {
+      h = format::hash(s.data.data(), s.data.size());
+    }
+    index_entry e{t.out_size, h, static_cast<uint32_t>(size), t.out_chunk,
+                  static_cast<uint8_t>(dims ? s.shape.size() : 0)};
+    if (t.buf.size() + size > opts.write_buffer_bytes) flush_buffer(t);
+    if (dims) t.buf.append(reinterpret_cast<const char*>(s.shape.data()), dims_len);
+    if (s.data.size() >= opts.write_buffer_bytes / direct_write_divisor) {
+      flush_buffer(t);
+      t.out.write_all(s.data.data(), s.data.size());
+    } else {
+      if (t.buf.capacity() < opts.write_buffer_bytes) t.buf.reserve(opts.write_buffer_bytes);
+      t.buf.append(s.data);
+    }
+    t.out_size += size;
+    uint64_t idx = t.index.size();
+    if (t.segs.empty() || t.segs.back().chunk != t.out_chunk)
+      t.segs.push_back(pending_seg{t.out_chunk, e.offset, idx, 0});
+    ++t.segs.back().count;
+    t.index.push(e);
+    pending_bytes += size;
+    ++pending_samples;
+    return idx;
+  }
+
+  void check_size(const tensor_state& t, const sample& s) {
+    if (s.data.size() + 8 * s.shape.size() > 0xFFFFFFF0ull)
+      throw error(errc::invalid_argument,
+                  "tensor '" + t.meta.spec.name + "': a sample is limited to 4 GiB");
+  }
+
+  commit_info do_commit(const std::string& message) {
+    if (fence) fence();
+    format::record r;
+    r.version = version + 1;
+    r.time_ms = now_ms();
+    r.lock_gen = lock_gen;
+    r.message = message;
+    std::vector<io::file*> to_sync;
+    std::vector<io::file> dirs;
+    for (auto& t : tensors) {
+      if (t.segs.empty()) continue;
+      flush_buffer(t);
+      for (auto& ps : t.segs) {
+        format::segment seg{t.meta.spec.name, t.chunks[ps.chunk], ps.start, {}};
+        seg.entries.reserve(ps.count);
+        for (uint64_t i = ps.first; i < ps.first + ps.count; ++i) {
+          const index_entry& e = t.index[i];
+          seg.entries.push_back(format::entry{e.size, e.ndim, e.hash});
+        }
+        r.segments.push_back(std::move(seg));
+      }
+      for (auto& f : t.sealed) to_sync.push_back(&f);
+      to_sync.push_back(&t.out);
+      if (t.dir_dirty) dirs.push_back(io::file::open(tensor_dir(t.meta.spec.name), O_RDONLY | O_DIRECTORY));
+    }
+    if (r.segments.empty() && message.empty() && version > 0) return infos.back();
+    if (r.segments.empty() && message.empty()) return commit_info{};
+    scratch.clear();
+    format::encode(r, scratch);
+    try {
+      log.write_all(scratch.data(), scratch.size());
+      for (auto& d : dirs) to_sync.push_back(&d);
+      to_sync.push_back(&log);
+      syncs.sync(to_sync);
+    } catch (...) {
+      // Best effort to make the failed commit's outcome definite (absent); the
+      // store refuses writes from here on either way.
+      ::ftruncate(log.fd(), static_cast<off_t>(log_end));
+      throw;
+    }
+    // Durable: publish.
+    log_end += scratch.size();
+    if (scratch.capacity() > (4u << 20)) std::string().swap(scratch);
+    for (auto& t : tensors) {
+      t.committed = t.index.size();
+      t.segs.clear();
+      t.sealed.clear();
+      t.dir_dirty = false;
+    }
+    version = r.version;
+    infos.push_back(commit_info{r.version, r.time_ms, r.lock_gen, r.message, pending_samples});
+    pending_bytes = pending_samples = 0;
+    snap.reset();
+    return infos.back();
+  }
+};
+
+store::store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
+store::~store() = default;
+
+std::unique_ptr<store> store::create(const std::string& path_in, const store_options& opts) {
+  const std::string path = strip_slash(path_in);
+  if (path.empty()) throw error(errc::invalid_argument, "empty dataset path");
+  if (io::exists(path) && !io::list_dir(path).empty())
+    throw error(errc::already_exists, "cannot create dataset: " + path + " exists and is not empty");
+  io::make_dirs(path + "/" + format::chunk_dir);
+  write_schema(path, {});
+  io::file::open(path + "/" + format::log_file, O_WRONLY | O_CREAT | O_EXCL).sync();
+  io::sync_dir(path);
+  open_options oo;
+  oo.tuning = opts;
+  return open(path, oo);
+}
+
+std::unique_ptr<store> store::open(const std::string& path_in, const open_options& opts) {
+  auto i = std::make_unique<impl>();
+  i->dir = strip_slash(path_in);
+  i->ro = opts.read_only || opts.version.has_value();
+  i->opts = opts.tuning;
+  if (i->opts.chunk_bytes == 0 || i->opts.write_buffer_bytes == 0)
+    throw error(errc::invalid_argument, "chunk_bytes and write_buffer_bytes must be positive");
+  i->files = std::make_shared<chunk_files>(i->dir);
+  i->load(opts.version);
+  if (!i->ro) {
+    i->writer_id = random_writer_id();
+    i->remove_orphans();
+  }
+  return std::unique_ptr<store>(new store(std::move(i)));
+}
+
+const std::string& store::path() const noexcept { return impl_->dir; }
+bool store::read_only() const noexcept { return impl_->ro; }
+uint64_t store::version() const noexcept { return impl_->version; }
+uint64_t store::pending_bytes() const noexcept { return impl_->pending_bytes; }
+uint64_t store::pending_samples() const noexcept { return impl_->pending_samples; }
+void store::set_lock_generation(uint64_t gen) noexcept { impl_->lock_gen = gen; }
+void store::set_fence(std::function<void()> check) { impl_->fence = std::move(check); }
+
+std::vector<tensor_spec> store::tensors() const {
+  std::vector<tensor_spec> out;
+  for (auto& t : impl_->tensors) out.push_back(t.meta.spec);
+  return out;
+}
+
+void store::create_tensor(const tensor_spec& spec) {
+  impl_->check_writable();
+  check_tensor_name(spec.name);
+  if (impl_->by_name.count(spec.name))
+    throw error(errc::already_exists, "tensor '" + spec.name + "' already exists in " + impl_->dir);
+  if (spec.shape && is_blob(spec.type))
+    throw error(errc::invalid_argument, "tensor '" + spec.name + "': a " + to_string(spec.type) +
+                                            " tensor cannot have a fixed shape");
+  if (spec.shape && spec.shape->size() > 32)
+    throw error(errc::invalid_argument, "tensor '" + spec.name + "': more than 32 dimensions");
+  io::make_dirs(impl_->tensor_dir(spec.name));
+  io::sync_dir(impl_->dir + "/" + format::chunk_dir);
+  std::vector<schema_tensor> all;
+  for (auto& t : impl_->tensors) all.push_back(t.meta);
+  all.push_back(schema_tensor{spec, impl_->version + 1});
+  write_schema(impl_->dir, all);
+  impl_->add_tensor(all.back());
+  impl_->snap.reset();
+}
+
+uint64_t store::append(std::string_view tensor, const sample& s) {
+  impl_->check_writable();
+  tensor_state& t = impl_->find(tensor);
+  check_sample(t.meta.spec, s);
+  impl_->check_size(t, s);
+  try {
+    return impl_->append_checked(t, s);
+  } catch (const error& e) {
+    impl_->failed = e;  // the chunk may hold a partial sample: stop here
+    throw;
+  }
+}
+
+uint64_t store::append_row(const row& r) {
+  impl_->check_writable();
+  if (r.empty()) throw error(errc::invalid_argument, "empty row");
+  std::vector<tensor_state*> ts;
+  std::unordered_set<std::string> seen;
+  for (auto& [name, s] : r) {
+    if (!seen.insert(name).second)
+      throw error(errc::invalid_argument, "row names tensor '" + name + "' twice");
+    tensor_state& t = impl_->find(name);
+    check_sample(t.meta.spec, s);
+    impl_->check_size(t, s);
+    ts.push_back(&t);
+  }
+  uint64_t first = 0;
+  try {
+    for (size_t i = 0; i < r.size(); ++i) {
+      uint64_t idx = impl_->append_checked(*ts[i], r[i].second);
+      if (i == 0) first = idx;
+    }
+  } catch (const error& e) {
+    impl_->failed = e;
+    throw;
+  }
+  return first;
+}
+
+commit_info store::commit(const std::string& message) {
+  impl_->check_writable();
+  try {
+    return impl_->do_commit(message);
+  } catch (const error& e) {
+    impl_->failed = e;
+    throw;
+  }
+}
+
+std::vector<commit_info> store::log(bool all) const {
+  if (all) return impl_->infos;
+  std::vector<commit_info> out;
+  for (auto& c : impl_->infos)
+    if (!c.message.empty()) out.push_back(c);
+  return out;
+}
+
+std::shared_ptr<const serialake::snapshot> store::snapshot() const {
+  if (impl_->snap) return impl_->snap;
+  std::vector<tensor_view> views;
+  for (auto& t : impl_->tensors)
+    views.push_back(tensor_view{t.meta.spec, t.chunks, t.index.share(), t.committed});
+  impl_->snap = std::make_shared<const serialake::snapshot>(impl_->dir, impl_->version,
+                                                            std::move(views), impl_->files);
+  return impl_->snap;
+}
+
+std::vector<problem> store::verify() const { return snapshot()->verify(); }
+
+bool store::refresh() {
+  if (!impl_->ro || impl_->pinned) return false;
+  for (auto& st : read_schema(impl_->dir))
+    if (!impl_->by_name.count(st.spec.name)) impl_->add_tensor(st);
+  uint64_t size = impl_->log.size();
+  if (size <= impl_->log_end) {
+    impl_->snap.reset();
+    return false;
+  }
+  std::string content(size - impl_->log_end, '\0');
+  if (!impl_->log.pread_exact(content.data(), content.size(), impl_->log_end)) return false;
+  log_scan scan = scan_log(content, impl_->log_end, impl_->version, impl_->log.path());
+  for (auto& r : scan.records) impl_->apply(r);
+  impl_->log_end = scan.valid_end;
+  impl_->snap.reset();
+  return !scan.records.empty();
+}
+
+}  // namespace serialake

@@ -1,0 +1,110 @@
+#pragma once
+// The single-threaded dataset store: the only code that writes a dataset's files.
+//
+// Threading: NOT thread-safe. One owner (the dataset actor, or a test, or a
+// program behind its own mutex) calls every method. What it hands out is safe to
+// share: snapshot() returns an immutable view readable from any thread while the
+// owner keeps appending and committing.
+//
+// Crash contract: after a crash at any moment, open() shows exactly the last
+// commit whose commit() returned; samples appended after it are gone, never half
+// there. The bytes are documented in core/format.hpp.
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/snapshot.hpp"
+#include "core/types.hpp"
+
+namespace serialake {
+
+/// Tuning of the write path.
+struct store_options {
+  /// A chunk is sealed and a new one started once it holds this many bytes.
+  uint64_t chunk_bytes = 8ull << 20;
+  /// Small samples are gathered in a buffer of this size per tensor before write().
+  size_t write_buffer_bytes = 1u << 20;
+};
+
+/// How to open an existing dataset.
+struct open_options {
+  /// Never write into the dataset directory; see the last commit (refresh() for newer).
+  bool read_only = false;
+  /// Open this older version instead of the latest (implies read_only).
+  std::optional<uint64_t> version;
+  store_options tuning;
+};
+
+/// One commit as listed by log().
+struct commit_info {
+  uint64_t version = 0;
+  int64_t time_ms = 0;     ///< wall clock, ms since the epoch
+  uint64_t lock_gen = 0;   ///< fencing generation of the writer that committed
+  std::string message;     ///< empty for commits made by group commit or flush
+  uint64_t samples = 0;    ///< samples added by this commit
+};
+
+/// A dataset directory opened for writing or reading.
+class store {
+ public:
+  /// Creates a new dataset at `path` (which must not exist, or be an empty
+  /// directory); throws already_exists otherwise.
+  static std::unique_ptr<store> create(const std::string& path, const store_options& opts = {});
+  /// Opens an existing dataset; throws not_found, corrupt or io.
+  static std::unique_ptr<store> open(const std::string& path, const open_options& opts = {});
+  ~store();
+  store(const store&) = delete;
+  store& operator=(const store&) = delete;
+
+  const std::string& path() const noexcept;
+  bool read_only() const noexcept;
+  /// The last commit (0 if none).
+  uint64_t version() const noexcept;
+  /// Tensors in creation order.
+  std::vector<tensor_spec> tensors() const;
+
+  /// Adds a tensor; durable when it returns (schema changes are not versioned
+  /// data, see format.hpp). Throws already_exists, invalid_argument, read_only.
+  void create_tensor(const tensor_spec& spec);
+  /// Appends one sample; returns its index in the tensor. Visible after commit().
+  /// Throws not_found (tensor), schema_mismatch, invalid_argument, read_only; on
+  /// a throw nothing was appended.
+  uint64_t append(std::string_view tensor, const sample& s);
+  /// Appends one sample to each named tensor, all in the same commit; checks all
+  /// before writing any. Returns the index of the first tensor's new sample.
+  uint64_t append_row(const row& r);
+  /// Bytes appended since the last commit.
+  uint64_t pending_bytes() const noexcept;
+  /// Samples appended since the last commit.
+  uint64_t pending_samples() const noexcept;
+  /// Makes everything appended so far durable and visible as one new version
+  /// (one round of fdatasync). With nothing appended and no message it is a
+  /// no-op returning the last commit. After a failure here the store refuses
+  /// every later write with that error: nothing is retried.
+  commit_info commit(const std::string& message = {});
+  /// Commits, newest last; only named ones (with a message) unless `all`.
+  std::vector<commit_info> log(bool all = false) const;
+  /// The last commit as an immutable view (cached until the next commit).
+  std::shared_ptr<const serialake::snapshot> snapshot() const;
+  /// Checks every sample of the last commit against its checksum.
+  std::vector<problem> verify() const;
+  /// Read-only stores: picks up commits and tensors added by another writer.
+  /// Returns true if the version changed.
+  bool refresh();
+  /// The fencing generation recorded in each commit (from the lock).
+  void set_lock_generation(uint64_t gen) noexcept;
+  /// Called before each commit is written; throws (e.g. lock_lost) to refuse it.
+  void set_fence(std::function<void()> check);
+
+ private:
+  struct impl;
+  explicit store(std::unique_ptr<impl> i);
+  std::unique_ptr<impl> impl_;
+};
+
+}  // namespace serialake

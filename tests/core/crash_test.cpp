@@ -1,0 +1,257 @@
+// Crash simulation: the files are left as a crash at some moment would leave
+// them, and reopening must show exactly the last complete commit.
+
+#include <catch2/catch.hpp>
+
+#include <cerrno>
+#include <filesystem>
+#include <fstream>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/format.hpp"
+#include "core/store.hpp"
+#include "tests/temp_dir.hpp"
+
+using namespace serialake;
+using serialake::test::temp_dir;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string payload(int i) { return "sample-" + std::to_string(i) + std::string(i % 50, 'z'); }
+
+// Creates a dataset with `commits` commits of 10 samples each.
+void build(const std::string& path, int commits, uint64_t chunk_bytes = 1024) {
+  store_options o;
+  o.chunk_bytes = chunk_bytes;
+  auto s = store::create(path, o);
+  s->create_tensor({"x", dtype::bytes, "generic", {}});
+  for (int c = 0; c < commits; ++c) {
+    for (int i = 0; i < 10; ++i) s->append("x", sample::of_bytes(payload(c * 10 + i)));
+    s->commit();
+  }
+}
+
+void check_prefix(const std::string& path, uint64_t version) {
+  auto s = store::open(path, {true, {}, {}});
+  auto snap = s->snapshot();
+  REQUIRE(snap->version() == version);
+  REQUIRE(snap->length("x") == version * 10);
+  for (uint64_t i = 0; i < version * 10; ++i) REQUIRE(snap->read("x", i).data == payload(int(i)));
+}
+
+std::vector<std::string> chunk_paths(const std::string& path) {
+  std::vector<std::string> out;
+  for (auto& e : fs::directory_iterator(path + "/chunks/x")) out.push_back(e.path());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+void append_bytes(const std::string& file, const std::string& bytes) {
+  std::ofstream f(file, std::ios::binary | std::ios::app);
+  f << bytes;
+}
+
+errc open_error(const std::string& path) {
+  try {
+    store::open(path);
+  } catch (const error& e) {
+    return e.code();
+  }
+  return errc::internal;
+}
+
+}  // namespace
+
+TEST_CASE("appends without commit vanish at reopen and their chunks are removed") {
+  temp_dir d;
+  auto path = d / "ds";
+  build(path, 3);
+  {
+    auto s = store::open(path);
+    for (int i = 0; i < 500; ++i) s->append("x", sample::of_bytes(std::string(100, 'q')));
+    // dropped without commit: as if the process died here
+  }
+  check_prefix(path, 3);
+  auto before = chunk_paths(path).size();
+  { auto s = store::open(path); }  // a writer open cleans up orphans
+  CHECK(chunk_paths(path).size() < before);
+  check_prefix(path, 3);
+}
+
+TEST_CASE("a log cut at any byte of its last records shows the last whole commit") {
+  temp_dir d;
+  auto path = d / "ds";
+  build(path, 4);
+  auto log = path + "/" + format::log_file;
+  auto full = fs::file_size(log);
+  // Sizes of the log after each commit.
+  std::vector<uint64_t> ends;
+  {
+    std::string content = io::read_file(log);
+    size_t off = 0;
+    while (off < content.size()) {
+      format::record r;
+      size_t used = 0;
+      REQUIRE(format::decode(std::string_view(content).substr(off), r, used) == format::decode_status::ok);
+      off += used;
+      ends.push_back(off);
+    }
+  }
+  REQUIRE(ends.size() == 4);
+  for (uint64_t cut = ends[1] - 3; cut <= full; cut += 7) {
+    temp_dir c;
+    fs::copy(path, c / "ds", fs::copy_options::recursive);
+    fs::resize_file(c / "ds/" + format::log_file, cut);
+    uint64_t expect = 0;
+    while (expect < ends.size() && ends[expect] <= cut) ++expect;
+    check_prefix(c / "ds", expect);
+    { auto w = store::open(c / "ds"); }  // a writer truncates the torn tail
+    CHECK(fs::file_size(c / "ds/" + format::log_file) == (expect ? ends[expect - 1] : 0));
+    check_prefix(c / "ds", expect);
+  }
+}
+
+TEST_CASE("zeros or garbage after the last record are a torn tail, not a commit") {
+  temp_dir d;
+  auto path = d / "ds";
+  build(path, 2);
+  append_bytes(path + "/" + format::log_file, std::string(4096, '\0'));
+  check_prefix(path, 2);
+  append_bytes(path + "/" + format::log_file, "garbage that is not a record");
+  check_prefix(path, 2);
+  { auto w = store::open(path); }
+  check_prefix(path, 2);
+}
+
+TEST_CASE("a last commit whose chunk bytes did not reach the disk is dropped") {
+  temp_dir d;
+  auto path = d / "ds";
+  build(path, 3, 1 << 20);  // all in one chunk
+  auto chunks = chunk_paths(path);
+  REQUIRE(chunks.size() == 1);
+  fs::resize_file(chunks[0], fs::file_size(chunks[0]) - 5);
+  check_prefix(path, 2);
+}
+
+TEST_CASE("bytes past the committed end of a chunk are ignored") {
+  temp_dir d;
+  auto path = d / "ds";
+  build(path, 2, 1 << 20);
+  append_bytes(chunk_paths(path)[0], std::string(1000, 'j'));
+  check_prefix(path, 2);
+  auto s = store::open(path);
+  s->append("x", sample::of_bytes(payload(20)));
+  s->commit();
+  auto snap = store::open(path, {true, {}, {}})->snapshot();
+  CHECK(snap->length("x") == 21);
+  for (int i = 0; i < 21; ++i) CHECK(snap->read("x", i).data == payload(i));
+}
+
+TEST_CASE("a temp schema file left behind is ignored and cleaned up") {
+  temp_dir d;
+  auto path = d / "ds";
+  build(path, 1);
+  append_bytes(path + "/dataset.json.tmp", "{ half written");
+  check_prefix(path, 1);
+  { auto w = store::open(path); }
+  CHECK_FALSE(fs::exists(path + "/dataset.json.tmp"));
+}
+
+TEST_CASE("a flipped byte in a chunk is corrupt for that sample only") {
+  temp_dir d;
+  auto path = d / "ds";
+  build(path, 3, 1 << 20);
+  auto chunk = chunk_paths(path)[0];
+  {
+    std::fstream f(chunk, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(payload(0).size() + 2);  // inside sample 1
+    f.put('#');
+  }
+  auto s = store::open(path, {true, {}, {}});
+  auto snap = s->snapshot();
+  CHECK(snap->read("x", 0).data == payload(0));
+  CHECK(snap->read("x", 2).data == payload(2));
+  try {
+    snap->read("x", 1);
+    FAIL("no error");
+  } catch (const error& e) {
+    CHECK(e.code() == errc::corrupt);
+    CHECK_THAT(e.message(), Catch::Contains("'x'") && Catch::Contains("index 1") &&
+                                Catch::Contains(".chk"));
+  }
+  auto problems = s->verify();
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].tensor == "x");
+  CHECK(problems[0].index == 1);
+  CHECK(problems[0].file == chunk);
+}
+
+TEST_CASE("a damaged schema or log gives a clear corrupt error") {
+  temp_dir d;
+  auto path = d / "ds";
+  build(path, 3);
+  SECTION("garbage dataset.json") {
+    std::ofstream(path + "/dataset.json") << "{\"format\": \"serialake\", \"tens";
+    try {
+      store::open(path);
+      FAIL("no error");
+    } catch (const error& e) {
+      CHECK(e.code() == errc::corrupt);
+      CHECK_THAT(e.message(), Catch::Contains("dataset.json"));
+    }
+  }
+  SECTION("empty dataset.json") {
+    std::ofstream(path + "/dataset.json", std::ios::trunc);
+    CHECK(open_error(path) == errc::corrupt);
+  }
+  SECTION("wrong types in dataset.json") {
+    std::ofstream(path + "/dataset.json")
+        << R"({"format":"serialake","format_version":1,"tensors":[{"name":"x","dtype":"complex"}]})";
+    CHECK(open_error(path) == errc::corrupt);
+  }
+  SECTION("a flipped byte in the middle of the log") {
+    std::fstream f(path + "/" + format::log_file, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(40);
+    f.put('\x7f');
+    f.close();
+    try {
+      store::open(path);
+      FAIL("no error");
+    } catch (const error& e) {
+      CHECK(e.code() == errc::corrupt);
+      CHECK_THAT(e.message(), Catch::Contains("commits.log") && Catch::Contains("offset"));
+    }
+    // Nothing was cut: the damage stays for a human to look at.
+    CHECK(open_error(path) == errc::corrupt);
+  }
+  SECTION("missing log") {
+    fs::remove(path + "/" + format::log_file);
+    CHECK(open_error(path) == errc::corrupt);
+  }
+}
+
+TEST_CASE("a failed fsync poisons the store; committed data stays readable") {
+  temp_dir d;
+  auto path = d / "ds";
+  build(path, 2);
+  auto s = store::open(path);
+  auto snap = s->snapshot();
+  io::set_fault_injector([](io::op o, const std::string&) { return o == io::op::sync ? EIO : 0; });
+  s->append("x", sample::of_bytes("doomed"));
+  try {
+    s->commit();
+    FAIL("commit succeeded");
+  } catch (const error& e) {
+    CHECK(e.code() == errc::io);
+    CHECK_THAT(e.message(), Catch::Contains("sync"));
+  }
+  io::set_fault_injector({});
+  // Never retried: every later write gets the error.
+  CHECK_THROWS_AS(s->append("x", sample::of_bytes("more")), error);
+  CHECK_THROWS_AS(s->commit("again"), error);
+  CHECK(snap->read("x", 19).data == payload(19));
+  s.reset();
+  check_prefix(path, 2);
+}
