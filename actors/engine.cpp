@@ -1,0 +1,258 @@
+#include <caf/all.hpp>
+
+#include <climits>
+#include <cstdlib>
+#include <map>
+#include <mutex>
+#include <thread>
+
+#include "actors/dataset.hpp"
+#include "actors/dataset_actor.hpp"
+#include "actors/ingest_queue.hpp"
+#include "core/file_io.hpp"
+#include "core/format.hpp"
+
+namespace serialake {
+
+namespace detail {
+
+// What all copies of a dataset handle share.
+struct dataset_shared {
+  std::string path;
+  bool read_only = false;
+  std::shared_ptr<ingest_queue> queue;
+  std::mutex mtx;
+  dataset_actor actor;  // guarded by mtx; reset on close (no handle may outlive the system)
+
+  ~dataset_shared() { close(false); }
+
+  dataset_actor get() {
+    std::lock_guard<std::mutex> g(mtx);
+    if (!actor) throw error(errc::closed, "dataset " + path + " is closed");
+    return actor;
+  }
+
+  // Sends `xs...` plus a reply promise; waits for the answer.
+  template <class T, class... Ts>
+  T call(Ts&&... xs) {
+    auto p = std::make_shared<std::promise<T>>();
+    auto f = p->get_future();
+    caf::anon_send(get(), std::forward<Ts>(xs)..., reply<T>(p));
+    try {
+      return f.get();
+    } catch (const std::future_error&) {
+      throw error(errc::closed, "dataset " + path + " closed before answering");
+    }
+  }
+
+  // Closes the dataset; with `report`, throws if its last commit failed.
+  void close(bool report) {
+    dataset_actor a;
+    {
+      std::lock_guard<std::mutex> g(mtx);
+      a = std::move(actor);
+      actor = nullptr;
+    }
+    if (!a) return;
+    auto p = std::make_shared<std::promise<void>>();
+    auto f = p->get_future();
+    caf::anon_send(a, close_atom::value, reply<void>(p));
+    a = nullptr;
+    try {
+      f.get();
+    } catch (const std::future_error&) {
+      // The actor was already gone.
+    } catch (const error&) {
+      if (report) throw;
+    }
+  }
+};
+
+}  // namespace detail
+
+using detail::append_op;
+
+// -- append_future -------------------------------------------------------------
+
+append_future& append_future::operator=(append_future&& o) noexcept {
+  if (this != &o) {
+    if (op_) op_->release();
+    op_ = o.op_;
+    q_ = std::move(o.q_);
+    o.op_ = nullptr;
+  }
+  return *this;
+}
+
+append_future::~append_future() {
+  if (op_) op_->release();
+}
+
+uint64_t append_future::get() {
+  if (!op_) throw error(errc::invalid_argument, "get() on an empty append_future");
+  q_->wait(*op_);
+  if (op_->state.load(std::memory_order_acquire) == append_op::failed) throw *op_->err;
+  return op_->index;
+}
+
+bool append_future::ready() const noexcept {
+  return op_ && op_->state.load(std::memory_order_acquire) != append_op::pending;
+}
+
+bool append_future::wait_for(std::chrono::nanoseconds d) const {
+  return op_ && q_->wait_for(*op_, d);
+}
+
+// -- dataset -------------------------------------------------------------------
+
+namespace {
+
+detail::dataset_shared& need(const std::shared_ptr<detail::dataset_shared>& s) {
+  if (!s) throw error(errc::invalid_argument, "empty dataset handle");
+  return *s;
+}
+
+}  // namespace
+
+const std::string& dataset::path() const { return need(s_).path; }
+bool dataset::read_only() const { return need(s_).read_only; }
+
+append_future dataset::push(std::unique_ptr<append_op> op) {
+  auto& s = need(s_);
+  if (s.read_only) throw error(errc::read_only, "dataset " + s.path + " is open read-only");
+  if (s.queue->push(op.get())) caf::anon_send(s.get(), drain_atom::value);
+  return append_future(op.release(), s.queue);
+}
+
+append_future dataset::append(std::string tensor, sample smp) {
+  auto op = std::make_unique<append_op>();
+  op->kind = append_op::one;
+  op->tensor = std::move(tensor);
+  op->s = std::move(smp);
+  return push(std::move(op));
+}
+
+append_future dataset::append_row(row r) {
+  auto op = std::make_unique<append_op>();
+  op->kind = append_op::whole_row;
+  op->r = std::move(r);
+  return push(std::move(op));
+}
+
+append_future dataset::append_batch(std::string tensor, std::vector<sample> samples) {
+  auto op = std::make_unique<append_op>();
+  op->kind = append_op::batch;
+  op->tensor = std::move(tensor);
+  op->samples = std::move(samples);
+  return push(std::move(op));
+}
+
+void dataset::create_tensor(const tensor_spec& spec) {
+  need(s_).call<void>(create_atom::value, spec);
+}
+
+commit_info dataset::flush() { return need(s_).call<commit_info>(commit_atom::value, std::string{}); }
+
+commit_info dataset::commit(const std::string& message) {
+  if (message.empty()) throw error(errc::invalid_argument, "a commit message must not be empty");
+  return need(s_).call<commit_info>(commit_atom::value, message);
+}
+
+std::vector<commit_info> dataset::log(bool all) {
+  return need(s_).call<std::vector<commit_info>>(log_atom::value, all);
+}
+
+std::shared_ptr<const serialake::snapshot> dataset::snapshot() {
+  return need(s_).call<snapshot_ptr>(snapshot_atom::value);
+}
+
+bool dataset::refresh() { return need(s_).call<bool>(refresh_atom::value); }
+
+std::vector<tensor_spec> dataset::tensors() {
+  return need(s_).call<std::vector<tensor_spec>>(tensors_atom::value);
+}
+
+void dataset::close() { need(s_).close(true); }
+
+uint64_t dataset::queued_bytes() const { return need(s_).queue->queued_bytes(); }
+uint64_t dataset::peak_queued_bytes() const { return need(s_).queue->peak_bytes(); }
+
+// -- engine --------------------------------------------------------------------
+
+struct engine::impl {
+  caf::actor_system_config cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::mutex mtx;
+  std::map<std::string, std::weak_ptr<detail::dataset_shared>> registry;
+};
+
+engine::engine(engine_options opts) : impl_(std::make_unique<impl>()) {
+  size_t threads = opts.threads ? opts.threads : std::max(2u, std::thread::hardware_concurrency());
+  impl_->cfg.set("scheduler.max-threads", static_cast<int>(threads));
+  impl_->sys = std::make_unique<caf::actor_system>(impl_->cfg);
+}
+
+engine::~engine() {
+  std::vector<std::shared_ptr<detail::dataset_shared>> open;
+  {
+    std::lock_guard<std::mutex> g(impl_->mtx);
+    for (auto& [path, w] : impl_->registry)
+      if (auto s = w.lock()) open.push_back(std::move(s));
+    impl_->registry.clear();
+  }
+  for (auto& s : open) s->close(false);
+  open.clear();
+  impl_->sys.reset();
+}
+
+caf::actor_system& engine::system() { return *impl_->sys; }
+
+namespace {
+
+std::string canonical(const std::string& path) {
+  char buf[PATH_MAX];
+  if (::realpath(path.c_str(), buf)) return buf;
+  return path;
+}
+
+}  // namespace
+
+dataset engine::open(const std::string& path, const dataset_options& opts) {
+  const bool ro = opts.read_only || opts.version.has_value();
+  if (opts.queue_bytes == 0) throw error(errc::invalid_argument, "queue_bytes must be positive");
+  std::lock_guard<std::mutex> g(impl_->mtx);
+  std::string key = canonical(path) + (ro ? "\n" + std::to_string(opts.version.value_or(0)) : "");
+  if (auto it = impl_->registry.find(key); it != impl_->registry.end()) {
+    if (auto s = it->second.lock()) {
+      std::lock_guard<std::mutex> sg(s->mtx);
+      if (s->actor) {
+        dataset d;
+        d.s_ = std::move(s);
+        return d;
+      }
+    }
+  }
+  std::unique_ptr<store> st;
+  if (opts.create && !ro && !io::exists(path + "/" + format::schema_file))
+    st = store::create(path, opts.tuning);
+  else {
+    open_options oo;
+    oo.read_only = ro;
+    oo.version = opts.version;
+    oo.tuning = opts.tuning;
+    st = store::open(path, oo);
+  }
+  auto shared = std::make_shared<detail::dataset_shared>();
+  shared->path = canonical(path);
+  shared->read_only = ro;
+  shared->queue = std::make_shared<detail::ingest_queue>(opts.queue_bytes, opts.queue_timeout);
+  auto writer = std::make_shared<dataset_writer>(std::move(st), shared->queue, opts.policy);
+  shared->actor = impl_->sys->spawn<caf::detached>(dataset_actor_impl, std::move(writer),
+                                                   opts.policy.commit_interval);
+  impl_->registry[key] = shared;
+  dataset d;
+  d.s_ = std::move(shared);
+  return d;
+}
+
+}  // namespace serialake

@@ -1,0 +1,137 @@
+#include "actors/ingest_queue.hpp"
+
+namespace serialake::detail {
+namespace {
+
+// Marks a closed queue in head_; never dereferenced.
+append_op* const closed_marker = reinterpret_cast<append_op*>(alignof(append_op));
+
+}  // namespace
+
+uint64_t op_bytes(const append_op& op) noexcept {
+  uint64_t n = 64;  // the op itself, roughly
+  switch (op.kind) {
+    case append_op::one: n += op.s.data.size(); break;
+    case append_op::whole_row:
+      for (auto& kv : op.r) n += kv.second.data.size() + kv.first.size();
+      break;
+    case append_op::batch:
+      for (auto& s : op.samples) n += s.data.size() + 32;
+      break;
+  }
+  return n;
+}
+
+ingest_queue::ingest_queue(uint64_t bound, std::optional<std::chrono::milliseconds> timeout)
+  : bound_(bound), timeout_(timeout) {}
+
+void ingest_queue::reserve(uint64_t bytes) {
+  uint64_t q = queued_.load(std::memory_order_relaxed);
+  for (;;) {
+    if (q == 0 || q + bytes <= bound_) {
+      if (queued_.compare_exchange_weak(q, q + bytes, std::memory_order_acq_rel)) break;
+      continue;
+    }
+    std::unique_lock<std::mutex> lk(mtx_);
+    room_waiters_.fetch_add(1);
+    auto has_room = [&] {
+      q = queued_.load();
+      return closed_ || q == 0 || q + bytes <= bound_;
+    };
+    bool ok = true;
+    if (timeout_)
+      ok = room_cv_.wait_for(lk, *timeout_, has_room);
+    else
+      room_cv_.wait(lk, has_room);
+    room_waiters_.fetch_sub(1);
+    if (closed_) throw error(closed_->code(), closed_->message());
+    if (!ok)
+      throw error(errc::timeout, "the dataset's write queue stayed full for " +
+                                     std::to_string(timeout_->count()) + " ms");
+  }
+  uint64_t now = q + bytes, peak = peak_.load(std::memory_order_relaxed);
+  while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed)) {
+  }
+}
+
+bool ingest_queue::push(append_op* op) {
+  op->bytes = op_bytes(*op);
+  reserve(op->bytes);
+  append_op* h = head_.load(std::memory_order_relaxed);
+  do {
+    if (h == closed_marker) {
+      release(op->bytes);
+      std::lock_guard<std::mutex> g(mtx_);
+      throw error(closed_->code(), closed_->message());
+    }
+    op->next = h;
+  } while (!head_.compare_exchange_weak(h, op, std::memory_order_release, std::memory_order_relaxed));
+  return h == nullptr;
+}
+
+namespace {
+
+append_op* reverse(append_op* h) {
+  append_op* out = nullptr;
+  while (h) {
+    append_op* n = h->next;
+    h->next = out;
+    out = h;
+    h = n;
+  }
+  return out;
+}
+
+}  // namespace
+
+append_op* ingest_queue::take_all() noexcept {
+  append_op* h = head_.load(std::memory_order_relaxed);
+  if (h == nullptr || h == closed_marker) return nullptr;
+  h = head_.exchange(nullptr, std::memory_order_acquire);
+  return h == closed_marker ? nullptr : reverse(h);
+}
+
+append_op* ingest_queue::close(const error& why) {
+  {
+    std::lock_guard<std::mutex> g(mtx_);
+    closed_ = why;
+  }
+  room_cv_.notify_all();
+  append_op* h = head_.exchange(closed_marker, std::memory_order_acq_rel);
+  return h == closed_marker ? nullptr : reverse(h);
+}
+
+void ingest_queue::release(uint64_t bytes) {
+  queued_.fetch_sub(bytes);
+  if (room_waiters_.load() > 0) {
+    { std::lock_guard<std::mutex> g(mtx_); }
+    room_cv_.notify_all();
+  }
+}
+
+void ingest_queue::notify_done() {
+  if (done_waiters_.load() > 0) {
+    { std::lock_guard<std::mutex> g(mtx_); }
+    done_cv_.notify_all();
+  }
+}
+
+void ingest_queue::wait(const append_op& op) {
+  if (op.state.load(std::memory_order_acquire) != append_op::pending) return;
+  std::unique_lock<std::mutex> lk(mtx_);
+  done_waiters_.fetch_add(1);
+  done_cv_.wait(lk, [&] { return op.state.load(std::memory_order_acquire) != append_op::pending; });
+  done_waiters_.fetch_sub(1);
+}
+
+bool ingest_queue::wait_for(const append_op& op, std::chrono::nanoseconds d) {
+  if (op.state.load(std::memory_order_acquire) != append_op::pending) return true;
+  std::unique_lock<std::mutex> lk(mtx_);
+  done_waiters_.fetch_add(1);
+  bool ok = done_cv_.wait_for(
+      lk, d, [&] { return op.state.load(std::memory_order_acquire) != append_op::pending; });
+  done_waiters_.fetch_sub(1);
+  return ok;
+}
+
+}  // namespace serialake::detail

@@ -1,0 +1,105 @@
+#pragma once
+// The handle's path into the dataset actor for appends: a lock-free multi-producer
+// stack of append operations that the actor drains whole, plus bulk completion.
+//
+// Protocol. A producer pushes its op with one CAS; if the stack was empty it sends
+// the actor one `drain` message (so a burst of appends costs one CAF message, not
+// one per sample). The actor takes the whole stack with one exchange, restores
+// push order, applies the ops, and completes their futures together with a single
+// notify. Real-time order holds: an op pushed after another op's future completed
+// was pushed after that op was taken, so it is applied later and gets a higher index.
+//
+// Backpressure. The bytes of ops pushed but not yet applied are reserved with a
+// CAS against the bound before the push; a producer that would pass it waits (or
+// times out). A single op larger than the bound is let through an empty queue.
+//
+// Closing. close() swaps in a marker that every later push sees, so no op can slip
+// in after the actor's last drain and never complete.
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/types.hpp"
+
+namespace serialake::detail {
+
+/// One queued append: a sample, a row or a batch, and its result.
+struct append_op {
+  enum kind_t : uint8_t { one, whole_row, batch };
+  kind_t kind = one;
+  std::string tensor;           // one, batch
+  sample s;                     // one
+  row r;                        // whole_row
+  std::vector<sample> samples;  // batch
+  uint64_t bytes = 0;           // reserved against the queue bound
+  append_op* next = nullptr;
+
+  // Result, written by the actor before `state` is released.
+  enum : uint8_t { pending, done, failed };
+  std::atomic<uint8_t> state{pending};
+  uint64_t index = 0;
+  std::optional<error> err;
+
+  // One reference for the queue/actor side and one for the future.
+  std::atomic<uint32_t> refs{2};
+  void release() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+};
+
+/// Payload bytes of an op, for backpressure.
+uint64_t op_bytes(const append_op& op) noexcept;
+
+/// See the protocol above. Thread-safe.
+class ingest_queue {
+ public:
+  /// `bound`: max bytes queued; `timeout`: how long a producer waits for room
+  /// (none: wait as long as it takes).
+  ingest_queue(uint64_t bound, std::optional<std::chrono::milliseconds> timeout);
+
+  /// Producer: reserves room (may block), pushes. Returns true if the caller must
+  /// wake the actor. Throws timeout, or closed after close(); on a throw the op
+  /// was not queued and the caller still owns both references.
+  bool push(append_op* op);
+
+  /// Actor: takes every queued op, oldest first (a singly linked list).
+  append_op* take_all() noexcept;
+  /// Actor: takes every queued op and refuses all later pushes with `why`.
+  append_op* close(const error& why);
+  /// Actor: returns room for `bytes` to producers.
+  void release(uint64_t bytes);
+  /// Actor: wakes futures waiting for results just published.
+  void notify_done();
+
+  /// Future: blocks until `op` has a result.
+  void wait(const append_op& op);
+  /// Future: like wait, up to `d`; false on timeout.
+  bool wait_for(const append_op& op, std::chrono::nanoseconds d);
+
+  /// Bytes reserved right now (pushed, not yet applied).
+  uint64_t queued_bytes() const noexcept { return queued_.load(std::memory_order_relaxed); }
+  /// Highest queued_bytes() ever seen (for tests and the benchmark).
+  uint64_t peak_bytes() const noexcept { return peak_.load(std::memory_order_relaxed); }
+
+ private:
+  void reserve(uint64_t bytes);
+
+  std::atomic<append_op*> head_{nullptr};
+  std::atomic<uint64_t> queued_{0};
+  std::atomic<uint64_t> peak_{0};
+  const uint64_t bound_;
+  const std::optional<std::chrono::milliseconds> timeout_;
+  std::mutex mtx_;
+  std::condition_variable room_cv_, done_cv_;
+  std::atomic<int> room_waiters_{0}, done_waiters_{0};
+  std::optional<error> closed_;  // guarded by mtx_
+};
+
+}  // namespace serialake::detail

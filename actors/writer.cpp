@@ -1,0 +1,129 @@
+#include "actors/writer.hpp"
+
+namespace serialake {
+
+using detail::append_op;
+
+dataset_writer::dataset_writer(std::unique_ptr<store> st, std::shared_ptr<detail::ingest_queue> q,
+                               write_policy p)
+  : store_(std::move(st)), queue_(std::move(q)), policy_(p) {}
+
+dataset_writer::~dataset_writer() {
+  try {
+    close();
+  } catch (...) {
+    // The store keeps the error; nothing more can be done while tearing down.
+  }
+}
+
+uint64_t dataset_writer::apply(append_op& op) {
+  switch (op.kind) {
+    case append_op::one: return store_->append(op.tensor, op.s);
+    case append_op::whole_row: return store_->append_row(op.r);
+    case append_op::batch: {
+      if (op.samples.empty()) throw error(errc::invalid_argument, "empty batch");
+      // All or nothing: a bad sample must not leave half a batch behind.
+      auto specs = store_->tensors();
+      const tensor_spec* spec = nullptr;
+      for (auto& t : specs)
+        if (t.name == op.tensor) spec = &t;
+      if (!spec) throw error(errc::not_found, "no tensor '" + op.tensor + "' in " + store_->path());
+      for (auto& s : op.samples) check_sample(*spec, s);
+      uint64_t first = store_->append(op.tensor, op.samples[0]);
+      for (size_t i = 1; i < op.samples.size(); ++i) store_->append(op.tensor, op.samples[i]);
+      return first;
+    }
+  }
+  throw error(errc::internal, "unknown append kind");
+}
+
+void dataset_writer::finish(append_op* op, const error* e) {
+  if (e) op->err = *e;
+  op->state.store(e ? append_op::failed : append_op::done, std::memory_order_release);
+  op->release();
+}
+
+void dataset_writer::apply_all(append_op* ops) {
+  uint64_t bytes = 0;
+  while (ops) {
+    append_op* op = ops;
+    ops = op->next;
+    bytes += op->bytes;
+    try {
+      op->index = apply(*op);
+      // The bytes are in the store now; free the copy before the op completes.
+      op->s = sample{};
+      op->r.clear();
+      op->samples.clear();
+      if (policy_.mode == durability::durable)
+        awaiting_.push_back(op);
+      else
+        finish(op, nullptr);
+    } catch (const error& e) {
+      finish(op, &e);
+    }
+  }
+  queue_->release(bytes);
+}
+
+commit_info dataset_writer::commit_awaiting(const std::string& message) {
+  commit_info info;
+  try {
+    info = store_->commit(message);
+  } catch (const error& e) {
+    for (auto* op : awaiting_) finish(op, &e);
+    awaiting_.clear();
+    queue_->notify_done();
+    throw;
+  }
+  for (auto* op : awaiting_) finish(op, nullptr);
+  awaiting_.clear();
+  return info;
+}
+
+bool dataset_writer::drain() {
+  append_op* ops = queue_->take_all();
+  if (!ops) return false;
+  apply_all(ops);
+  try {
+    if (!awaiting_.empty()) commit_awaiting({});
+    if (policy_.mode == durability::buffered && store_->pending_bytes() >= policy_.commit_bytes)
+      store_->commit();
+  } catch (const error&) {
+    // The store now refuses writes with this error; every later call reports it.
+  }
+  queue_->notify_done();
+  if (policy_.mode == durability::buffered && store_->pending_samples() > 0 && !timer_armed_) {
+    timer_armed_ = true;
+    return true;
+  }
+  return false;
+}
+
+void dataset_writer::tick() {
+  timer_armed_ = false;
+  drain();
+  try {
+    store_->commit();
+  } catch (const error&) {
+    // Kept by the store; reported by the next flush, commit or append.
+  }
+}
+
+commit_info dataset_writer::commit(const std::string& message) {
+  if (append_op* ops = queue_->take_all()) apply_all(ops);
+  commit_info info = commit_awaiting(message);
+  queue_->notify_done();
+  return info;
+}
+
+void dataset_writer::close() {
+  if (closed_) return;
+  closed_ = true;
+  append_op* ops = queue_->close(error(errc::closed, "dataset " + store_->path() + " is closed"));
+  apply_all(ops);
+  if (!store_->read_only()) commit_awaiting({});
+  queue_->notify_done();
+}
+
+}  // namespace serialake

@@ -1,0 +1,63 @@
+#pragma once
+// What the dataset actor does with its store, kept free of CAF: applying drained
+// appends in order, the commit policy (durable / buffered), and completing futures.
+//
+// Threading: one owner (the dataset actor's thread).
+
+#include <chrono>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "actors/ingest_queue.hpp"
+#include "core/store.hpp"
+
+namespace serialake {
+
+/// When appends become durable.
+enum class durability {
+  buffered,  ///< an append completes once applied; commits every N bytes / T ms, on flush and close
+  durable,   ///< an append completes after the commit holding it is on disk (group commit)
+};
+
+/// The dataset actor's commit policy.
+struct write_policy {
+  durability mode = durability::buffered;
+  uint64_t commit_bytes = 64ull << 20;                 ///< buffered: commit at this many pending bytes
+  std::chrono::milliseconds commit_interval{1000};     ///< buffered: commit this long after an append
+};
+
+/// The write-side logic of a dataset actor.
+class dataset_writer {
+ public:
+  dataset_writer(std::unique_ptr<store> st, std::shared_ptr<detail::ingest_queue> q,
+                 write_policy p);
+  ~dataset_writer();
+
+  /// Applies every queued append and commits per the policy. Returns true when
+  /// buffered appends are pending and no commit timer is armed yet: the caller
+  /// should arm one and call tick() when it fires.
+  bool drain();
+  /// The commit timer fired.
+  void tick();
+  /// Applies queued appends and commits them, with `message`, as one version.
+  commit_info commit(const std::string& message);
+  /// Applies queued appends, refuses any later ones, commits. Idempotent.
+  void close();
+  store& st() { return *store_; }
+
+ private:
+  void apply_all(detail::append_op* ops);
+  uint64_t apply(detail::append_op& op);
+  void finish(detail::append_op* op, const error* e);
+  commit_info commit_awaiting(const std::string& message);
+
+  std::unique_ptr<store> store_;
+  std::shared_ptr<detail::ingest_queue> queue_;
+  write_policy policy_;
+  std::vector<detail::append_op*> awaiting_;  // applied, waiting for a durable commit
+  bool timer_armed_ = false;
+  bool closed_ = false;
+};
+
+}  // namespace serialake

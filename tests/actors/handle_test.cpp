@@ -1,0 +1,331 @@
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <chrono>
+#include <cerrno>
+#include <mutex>
+#include <set>
+#include <thread>
+
+#include "actors/dataset.hpp"
+#include "actors/dataset_actor.hpp"
+#include "core/file_io.hpp"
+#include "tests/temp_dir.hpp"
+
+using namespace serialake;
+using serialake::test::temp_dir;
+using namespace std::chrono_literals;
+
+namespace {
+
+std::string payload(int producer, int i) {
+  return "p" + std::to_string(producer) + "-" + std::to_string(i) + std::string(i % 37, 'x');
+}
+
+dataset_options create_opts(durability mode = durability::buffered) {
+  dataset_options o;
+  o.create = true;
+  o.policy.mode = mode;
+  o.tuning.chunk_bytes = 64 << 10;
+  return o;
+}
+
+}  // namespace
+
+TEST_CASE("many threads append; each sample lands once at its future's index, in real-time order") {
+  temp_dir d;
+  engine eng;
+  auto ds = eng.open(d / "ds", create_opts());
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  ds.create_tensor({"a", dtype::int64, "generic", {}});
+  ds.create_tensor({"b", dtype::text, "text", {}});
+  const int T = 8, N = 2000;
+  std::vector<std::vector<uint64_t>> got(T);
+  // Real-time order: completions seen before a call must have a lower index.
+  std::atomic<int64_t> max_completed{-1};
+  std::atomic<bool> order_ok{true};
+  std::vector<std::thread> threads;
+  for (int p = 0; p < T; ++p)
+    threads.emplace_back([&, p] {
+      for (int i = 0; i < N; ++i) {
+        int64_t before = max_completed.load();
+        uint64_t idx;
+        if (i % 10 == 0) {
+          row r;
+          r.emplace_back("a", sample::scalar<int64_t>(dtype::int64, p * 1000000 + i));
+          r.emplace_back("b", sample::of_text(payload(p, i)));
+          ds.append_row(std::move(r)).get();
+          idx = ds.append("x", sample::of_bytes(payload(p, i))).get();
+        } else {
+          idx = ds.append("x", sample::of_bytes(payload(p, i))).get();
+        }
+        if (int64_t(idx) <= before) order_ok = false;
+        int64_t m = max_completed.load();
+        while (int64_t(idx) > m && !max_completed.compare_exchange_weak(m, idx)) {
+        }
+        got[p].push_back(idx);
+      }
+    });
+  for (auto& t : threads) t.join();
+  ds.flush();
+  CHECK(order_ok);
+  auto snap = ds.snapshot();
+  REQUIRE(snap->length("x") == uint64_t(T * N));
+  std::set<uint64_t> all;
+  for (int p = 0; p < T; ++p)
+    for (int i = 0; i < N; ++i) {
+      all.insert(got[p][i]);
+      REQUIRE(snap->read("x", got[p][i]).data == payload(p, i));
+      if (i) REQUIRE(got[p][i] > got[p][i - 1]);  // a producer's own order holds
+    }
+  CHECK(all.size() == size_t(T * N));
+  // Rows stayed aligned: the text of row k belongs to the same append as its label.
+  REQUIRE(snap->length("a") == snap->length("b"));
+  for (uint64_t k = 0; k < snap->length("a"); ++k) {
+    int64_t v = snap->read("a", k).as<int64_t>()[0];
+    REQUIRE(snap->read("b", k).data == payload(int(v / 1000000), int(v % 1000000)));
+  }
+}
+
+TEST_CASE("batched appends get contiguous indices and fail as a whole") {
+  temp_dir d;
+  engine eng;
+  auto ds = eng.open(d / "ds", create_opts());
+  ds.create_tensor({"v", dtype::float32, "embedding", shape_t{2}});
+  std::vector<sample> batch;
+  for (int i = 0; i < 100; ++i) batch.push_back(sample::of<float>(dtype::float32, {float(i), 1}, {2}));
+  CHECK(ds.append_batch("v", batch).get() == 0);
+  CHECK(ds.append_batch("v", batch).get() == 100);
+  batch[50] = sample::of<float>(dtype::float32, {1}, {1});
+  auto bad = ds.append_batch("v", batch);
+  CHECK_THROWS_WITH(bad.get(), Catch::Contains("fixed shape"));
+  ds.flush();
+  auto snap = ds.snapshot();
+  REQUIRE(snap->length("v") == 200);
+  CHECK(snap->read("v", 150).as<float>()[0] == 50.f);
+}
+
+TEST_CASE("a snapshot taken while writers run is a consistent prefix that never changes") {
+  temp_dir d;
+  engine eng;
+  auto opts = create_opts();
+  opts.policy.commit_bytes = 4096;  // many commits while writing
+  auto ds = eng.open(d / "ds", opts);
+  ds.create_tensor({"n", dtype::uint64, "generic", {}});
+  ds.create_tensor({"m", dtype::uint64, "generic", {}});
+  std::atomic<int> running{4};
+  std::vector<std::thread> writers;
+  for (int p = 0; p < 4; ++p)
+    writers.emplace_back([&, p] {
+      for (uint64_t i = 0; i < 3000; ++i) {
+        row r;
+        r.emplace_back("n", sample::scalar<uint64_t>(dtype::uint64, p * 1000000000ull + i));
+        r.emplace_back("m", sample::scalar<uint64_t>(dtype::uint64, p * 1000000000ull + i));
+        auto f = ds.append_row(std::move(r));
+        if (i % 50 == 0) f.get();
+      }
+      --running;
+    });
+  std::vector<std::shared_ptr<const snapshot>> snaps;
+  std::vector<std::vector<uint64_t>> seen;
+  std::string failure;
+  while (running > 0 && snaps.size() < 40) {
+    std::this_thread::sleep_for(2ms);
+    try {
+      auto s = ds.snapshot();
+      if (s->length("n") != s->length("m")) failure = "rows not aligned";
+      std::vector<uint64_t> vals;
+      for (uint64_t i = 0; i < s->length("n"); ++i) vals.push_back(s->read("n", i).as<uint64_t>()[0]);
+      snaps.push_back(s);
+      seen.push_back(std::move(vals));
+    } catch (const std::exception& e) {
+      failure = e.what();
+    }
+  }
+  for (auto& t : writers) t.join();
+  CHECK(failure.empty());
+  CHECK(snaps.size() > 1);
+  ds.flush();
+  auto last = ds.snapshot();
+  for (size_t k = 0; k < snaps.size(); ++k) {
+    REQUIRE(snaps[k]->length("n") == seen[k].size());
+    for (uint64_t i = 0; i < seen[k].size(); ++i) {
+      REQUIRE(snaps[k]->read("n", i).as<uint64_t>()[0] == seen[k][i]);  // unchanged
+      REQUIRE(last->read("n", i).as<uint64_t>()[0] == seen[k][i]);      // a prefix
+      REQUIRE(snaps[k]->read("m", i).as<uint64_t>()[0] == seen[k][i]);
+    }
+    if (k) CHECK(snaps[k]->length("n") >= snaps[k - 1]->length("n"));
+  }
+}
+
+TEST_CASE("opening the same path twice in one engine shares one dataset actor") {
+  temp_dir d;
+  engine eng;
+  auto a = eng.open(d / "ds", create_opts());
+  auto b = eng.open(d / "ds/");
+  a.create_tensor({"x", dtype::bytes, "generic", {}});
+  b.append("x", sample::of_bytes("from b")).get();
+  a.flush();
+  CHECK(a.snapshot()->read("x", 0).data == "from b");
+  b.close();
+  CHECK_THROWS_AS(a.append("x", sample::of_bytes("late")), error);
+  // A closed dataset can be opened again.
+  auto c = eng.open(d / "ds");
+  CHECK(c.snapshot()->length("x") == 1);
+}
+
+TEST_CASE("backpressure bounds the queued bytes while the store is slow") {
+  temp_dir d;
+  engine eng;
+  auto opts = create_opts();
+  opts.queue_bytes = 256 << 10;
+  auto ds = eng.open(d / "ds", opts);
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  io::set_fault_injector([](io::op o, const std::string&) {
+    if (o == io::op::write) std::this_thread::sleep_for(2ms);
+    return 0;
+  });
+  std::vector<std::thread> producers;
+  for (int p = 0; p < 4; ++p)
+    producers.emplace_back([&] {
+      for (int i = 0; i < 300; ++i) ds.append("x", sample::of_bytes(std::string(4000, 'b')));
+    });
+  for (auto& t : producers) t.join();
+  ds.flush();
+  io::set_fault_injector({});
+  CHECK(ds.peak_queued_bytes() <= opts.queue_bytes);
+  CHECK(ds.peak_queued_bytes() > opts.queue_bytes / 2);  // the bound was actually reached
+  CHECK(ds.snapshot()->length("x") == 1200);
+}
+
+TEST_CASE("a producer that asked for a queue timeout gets errc::timeout") {
+  temp_dir d;
+  engine eng;
+  auto opts = create_opts();
+  opts.queue_bytes = 64 << 10;
+  opts.queue_timeout = 20ms;
+  auto ds = eng.open(d / "ds", opts);
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  io::set_fault_injector([](io::op o, const std::string&) {
+    if (o == io::op::write) std::this_thread::sleep_for(200ms);
+    return 0;
+  });
+  bool timed_out = false;
+  try {
+    for (int i = 0; i < 1000; ++i) ds.append("x", sample::of_bytes(std::string(4000, 't')));
+  } catch (const error& e) {
+    timed_out = e.code() == errc::timeout;
+  }
+  io::set_fault_injector({});
+  CHECK(timed_out);
+}
+
+TEST_CASE("a failed fsync turns the dataset actor into a refusing state") {
+  temp_dir d;
+  engine eng;
+  auto ds = eng.open(d / "ds", create_opts(durability::durable));
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  CHECK(ds.append("x", sample::of_bytes("kept")).get() == 0);
+  auto before = ds.snapshot();
+  io::set_fault_injector([](io::op o, const std::string&) { return o == io::op::sync ? EIO : 0; });
+  auto f = ds.append("x", sample::of_bytes("lost"));
+  try {
+    f.get();
+    FAIL("durable append succeeded without a sync");
+  } catch (const error& e) {
+    CHECK(e.code() == errc::io);
+    CHECK_THAT(e.message(), Catch::Contains("cannot sync"));
+  }
+  io::set_fault_injector({});
+  // No silent retry: later writes get the error, though the disk works again.
+  CHECK_THROWS_WITH(ds.append("x", sample::of_bytes("after")).get(), Catch::Contains("refuses writes"));
+  CHECK_THROWS_WITH(ds.flush(), Catch::Contains("cannot sync"));
+  CHECK_THROWS_AS(ds.create_tensor({"y", dtype::bytes, "generic", {}}), error);
+  // Snapshots stay readable.
+  CHECK(ds.snapshot()->read("x", 0).data == "kept");
+  CHECK(before->read("x", 0).data == "kept");
+}
+
+TEST_CASE("buffered appends are committed by the timer without a flush") {
+  temp_dir d;
+  engine eng;
+  auto opts = create_opts();
+  opts.policy.commit_interval = 50ms;
+  auto ds = eng.open(d / "ds", opts);
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  ds.append("x", sample::of_bytes("tick")).get();
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (ds.snapshot()->length("x") == 0 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  CHECK(ds.snapshot()->length("x") == 1);
+  CHECK(ds.log(true).size() == 1);
+}
+
+TEST_CASE("errors reach the future that caused them and spare the others") {
+  temp_dir d;
+  engine eng;
+  auto ds = eng.open(d / "ds", create_opts(durability::durable));
+  ds.create_tensor({"l", dtype::int64, "class_label", {}});
+  auto good1 = ds.append("l", sample::scalar<int64_t>(dtype::int64, 1));
+  auto bad = ds.append("l", sample::of_text("one"));
+  auto missing = ds.append("nope", sample::scalar<int64_t>(dtype::int64, 1));
+  auto good2 = ds.append("l", sample::scalar<int64_t>(dtype::int64, 2));
+  CHECK(good1.get() == 0);
+  CHECK(good2.get() == 1);
+  try {
+    bad.get();
+    FAIL();
+  } catch (const error& e) {
+    CHECK(e.code() == errc::schema_mismatch);
+  }
+  try {
+    missing.get();
+    FAIL();
+  } catch (const error& e) {
+    CHECK(e.code() == errc::not_found);
+  }
+  CHECK(ds.commit("two labels").message == "two labels");
+  CHECK(ds.log().size() == 1);
+}
+
+TEST_CASE("read-only handles refuse writes and refresh to see new commits") {
+  temp_dir d;
+  engine eng;
+  auto w = eng.open(d / "ds", create_opts());
+  w.create_tensor({"x", dtype::bytes, "generic", {}});
+  dataset_options ro;
+  ro.read_only = true;
+  auto r = eng.open(d / "ds", ro);
+  CHECK_THROWS_AS(r.append("x", sample::of_bytes("no")), error);
+  w.append("x", sample::of_bytes("yes"));
+  w.flush();
+  CHECK(r.snapshot()->length("x") == 0);
+  CHECK(r.refresh());
+  CHECK(r.snapshot()->read("x", 0).data == "yes");
+}
+
+TEST_CASE("a reader actor serves reads from its snapshot") {
+  temp_dir d;
+  engine eng;
+  auto ds = eng.open(d / "ds", create_opts());
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  for (int i = 0; i < 10; ++i) ds.append("x", sample::of_bytes(payload(0, i)));
+  ds.flush();
+  auto reader = spawn_reader(eng.system(), ds.snapshot());
+  ds.append("x", sample::of_bytes("not in the snapshot"));
+  ds.flush();
+  {
+    caf::scoped_actor self{eng.system()};
+    self->request(reader, caf::infinite, read_atom::value, std::string("x"), uint64_t{7})
+        .receive([&](const sample& s) { CHECK(s.data == payload(0, 7)); },
+                 [&](const caf::error& e) { FAIL(eng.system().render(e)); });
+    self->request(reader, caf::infinite, length_atom::value, std::string("x"))
+        .receive([&](uint64_t n) { CHECK(n == 10); },
+                 [&](const caf::error& e) { FAIL(eng.system().render(e)); });
+    self->request(reader, caf::infinite, read_atom::value, std::string("x"), uint64_t{10})
+        .receive([&](const sample&) { FAIL("read past the snapshot"); },
+                 [&](const caf::error&) { SUCCEED(); });
+    self->send_exit(reader, caf::exit_reason::user_shutdown);
+  }
+  reader = nullptr;
+}
