@@ -50,6 +50,9 @@ struct dataset_options {
   bool read_only = false;
   /// Open this older version, read-only (latest).
   std::optional<uint64_t> version;
+  /// Writers: how long to wait for the dataset lock held by another process
+  /// before failing with errc::locked (0: fail at once, as Deep Lake does).
+  std::chrono::milliseconds lock_timeout{0};
   /// When appends become durable and when buffered ones are committed
   /// (buffered; every 64 MiB or 1000 ms after an append).
   write_policy policy;

@@ -1,0 +1,9 @@
+#pragma once
+// Umbrella header for embedders: #include <serialake/serialake.hpp>.
+// The engine and dataset handle (thread-safe), and the core types they use.
+
+#include "actors/dataset.hpp"
+#include "core/error.hpp"
+#include "core/snapshot.hpp"
+#include "core/store.hpp"
+#include "core/types.hpp"
