@@ -105,6 +105,10 @@ class dataset {
   append_future append(std::string tensor, sample s);
   /// Queues one row: a sample per tensor, applied and committed together.
   append_future append_row(row r);
+  /// Queues several rows as one operation: all are checked before any is
+  /// written (an error names the row), and all land in the same commit. The
+  /// future holds the first row's index.
+  append_future append_rows(std::vector<row> rows);
   /// Queues samples for one tensor as one operation (all or nothing); the future
   /// holds the first sample's index, the rest follow contiguously.
   append_future append_batch(std::string tensor, std::vector<sample> samples);

@@ -133,9 +133,15 @@ append_future dataset::append(std::string tensor, sample smp) {
 }
 
 append_future dataset::append_row(row r) {
+  std::vector<row> rows;
+  rows.push_back(std::move(r));
+  return append_rows(std::move(rows));
+}
+
+append_future dataset::append_rows(std::vector<row> rows) {
   auto op = std::make_unique<append_op>();
-  op->kind = append_op::whole_row;
-  op->r = std::move(r);
+  op->kind = append_op::rows;
+  op->r = std::move(rows);
   return push(std::move(op));
 }
 

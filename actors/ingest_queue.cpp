@@ -12,8 +12,9 @@ uint64_t op_bytes(const append_op& op) noexcept {
   uint64_t n = 64;  // the op itself, roughly
   switch (op.kind) {
     case append_op::one: n += op.s.data.size(); break;
-    case append_op::whole_row:
-      for (auto& kv : op.r) n += kv.second.data.size() + kv.first.size();
+    case append_op::rows:
+      for (auto& r : op.r)
+        for (auto& kv : r) n += kv.second.data.size() + kv.first.size() + 32;
       break;
     case append_op::batch:
       for (auto& s : op.samples) n += s.data.size() + 32;

@@ -32,11 +32,11 @@ namespace serialake::detail {
 
 /// One queued append: a sample, a row or a batch, and its result.
 struct append_op {
-  enum kind_t : uint8_t { one, whole_row, batch };
+  enum kind_t : uint8_t { one, rows, batch };
   kind_t kind = one;
   std::string tensor;           // one, batch
   sample s;                     // one
-  row r;                        // whole_row
+  std::vector<row> r;           // rows
   std::vector<sample> samples;  // batch
   uint64_t bytes = 0;           // reserved against the queue bound
   append_op* next = nullptr;

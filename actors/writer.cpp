@@ -19,20 +19,8 @@ dataset_writer::~dataset_writer() {
 uint64_t dataset_writer::apply(append_op& op) {
   switch (op.kind) {
     case append_op::one: return store_->append(op.tensor, op.s);
-    case append_op::whole_row: return store_->append_row(op.r);
-    case append_op::batch: {
-      if (op.samples.empty()) throw error(errc::invalid_argument, "empty batch");
-      // All or nothing: a bad sample must not leave half a batch behind.
-      auto specs = store_->tensors();
-      const tensor_spec* spec = nullptr;
-      for (auto& t : specs)
-        if (t.name == op.tensor) spec = &t;
-      if (!spec) throw error(errc::not_found, "no tensor '" + op.tensor + "' in " + store_->path());
-      for (auto& s : op.samples) check_sample(*spec, s);
-      uint64_t first = store_->append(op.tensor, op.samples[0]);
-      for (size_t i = 1; i < op.samples.size(); ++i) store_->append(op.tensor, op.samples[i]);
-      return first;
-    }
+    case append_op::rows: return store_->append_rows(op.r);
+    case append_op::batch: return store_->append_batch(op.tensor, op.samples);
   }
   throw error(errc::internal, "unknown append kind");
 }

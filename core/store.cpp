@@ -423,25 +423,64 @@ uint64_t store::append(std::string_view tensor, const sample& s) {
   }
 }
 
-uint64_t store::append_row(const row& r) {
+uint64_t store::append_row(const row& r) { return append_rows(&r, 1); }
+
+uint64_t store::append_rows(const std::vector<row>& rows) {
+  return append_rows(rows.data(), rows.size());
+}
+
+uint64_t store::append_rows(const row* rows, size_t n) {
   impl_->check_writable();
-  if (r.empty()) throw error(errc::invalid_argument, "empty row");
+  if (n == 0) throw error(errc::invalid_argument, "no rows to append");
   std::vector<tensor_state*> ts;
-  std::unordered_set<std::string> seen;
-  for (auto& [name, s] : r) {
-    if (!seen.insert(name).second)
-      throw error(errc::invalid_argument, "row names tensor '" + name + "' twice");
-    tensor_state& t = impl_->find(name);
-    check_sample(t.meta.spec, s);
-    impl_->check_size(t, s);
-    ts.push_back(&t);
+  for (size_t k = 0; k < n; ++k) {
+    try {
+      const row& r = rows[k];
+      if (r.empty()) throw error(errc::invalid_argument, "empty row");
+      std::unordered_set<std::string> seen;
+      for (auto& [name, s] : r) {
+        if (!seen.insert(name).second)
+          throw error(errc::invalid_argument, "row names tensor '" + name + "' twice");
+        tensor_state& t = impl_->find(name);
+        check_sample(t.meta.spec, s);
+        impl_->check_size(t, s);
+        ts.push_back(&t);
+      }
+    } catch (const error& e) {
+      if (n == 1) throw;
+      throw error(e.code(), "row " + std::to_string(k) + ": " + e.message());
+    }
   }
   uint64_t first = 0;
   try {
-    for (size_t i = 0; i < r.size(); ++i) {
-      uint64_t idx = impl_->append_checked(*ts[i], r[i].second);
-      if (i == 0) first = idx;
+    size_t at = 0;
+    for (size_t k = 0; k < n; ++k)
+      for (size_t i = 0; i < rows[k].size(); ++i, ++at) {
+        uint64_t idx = impl_->append_checked(*ts[at], rows[k][i].second);
+        if (k == 0 && i == 0) first = idx;
+      }
+  } catch (const error& e) {
+    impl_->failed = e;
+    throw;
+  }
+  return first;
+}
+
+uint64_t store::append_batch(std::string_view tensor, const std::vector<sample>& samples) {
+  impl_->check_writable();
+  if (samples.empty()) throw error(errc::invalid_argument, "empty batch");
+  tensor_state& t = impl_->find(tensor);
+  for (size_t k = 0; k < samples.size(); ++k) {
+    try {
+      check_sample(t.meta.spec, samples[k]);
+      impl_->check_size(t, samples[k]);
+    } catch (const error& e) {
+      throw error(e.code(), "batch sample " + std::to_string(k) + ": " + e.message());
     }
+  }
+  uint64_t first = t.index.size();
+  try {
+    for (auto& s : samples) impl_->append_checked(t, s);
   } catch (const error& e) {
     impl_->failed = e;
     throw;

@@ -78,6 +78,12 @@ class store {
   /// Appends one sample to each named tensor, all in the same commit; checks all
   /// before writing any. Returns the index of the first tensor's new sample.
   uint64_t append_row(const row& r);
+  /// Appends several rows, all or nothing: every sample is checked before any is
+  /// written, and an error names the row (0-based) and tensor. Returns the first
+  /// row's index (as append_row).
+  uint64_t append_rows(const std::vector<row>& rows);
+  /// Appends samples to one tensor, all or nothing; returns the first's index.
+  uint64_t append_batch(std::string_view tensor, const std::vector<sample>& samples);
   /// Bytes appended since the last commit.
   uint64_t pending_bytes() const noexcept;
   /// Samples appended since the last commit.
@@ -104,6 +110,7 @@ class store {
  private:
   struct impl;
   explicit store(std::unique_ptr<impl> i);
+  uint64_t append_rows(const row* rows, size_t n);
   std::unique_ptr<impl> impl_;
 };
 

@@ -270,3 +270,31 @@ TEST_CASE("read-only refresh sees commits made after it opened") {
   CHECK(r->snapshot()->read("y", 0).data == "two");
   CHECK_FALSE(r->refresh());
 }
+
+TEST_CASE("append_rows is all or nothing and names the bad row") {
+  temp_dir d;
+  auto s = store::create(d / "ds");
+  s->create_tensor({"l", dtype::int64, "class_label", {}});
+  s->create_tensor({"t", dtype::text, "text", {}});
+  std::vector<row> rows(5);
+  for (int k = 0; k < 5; ++k) {
+    rows[k].emplace_back("l", sample::scalar<int64_t>(dtype::int64, k));
+    rows[k].emplace_back("t", sample::of_text("r" + std::to_string(k)));
+  }
+  CHECK(s->append_rows(rows) == 0);
+  rows[3][1].second = sample::scalar<int64_t>(dtype::int64, 9);
+  try {
+    s->append_rows(rows);
+    FAIL("no error");
+  } catch (const error& e) {
+    CHECK(e.code() == errc::schema_mismatch);
+    CHECK_THAT(e.message(), Catch::StartsWith("row 3:") && Catch::Contains("'t'"));
+  }
+  CHECK(s->pending_samples() == 10);
+  std::vector<sample> batch{sample::scalar<int64_t>(dtype::int64, 1), sample::of_text("x")};
+  CHECK_THROWS_WITH(s->append_batch("l", batch), Catch::StartsWith("schema_mismatch: batch sample 1"));
+  CHECK(s->pending_samples() == 10);
+  s->commit();
+  CHECK(s->snapshot()->length("l") == 5);
+  CHECK(s->snapshot()->length("t") == 5);
+}
