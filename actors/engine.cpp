@@ -126,9 +126,8 @@ append_future dataset::push(std::unique_ptr<append_op> op) {
 
 append_future dataset::append(std::string tensor, sample smp) {
   auto op = std::make_unique<append_op>();
-  op->kind = append_op::one;
   op->tensor = std::move(tensor);
-  op->s = std::move(smp);
+  op->payload = std::move(smp);
   return push(std::move(op));
 }
 
@@ -140,16 +139,14 @@ append_future dataset::append_row(row r) {
 
 append_future dataset::append_rows(std::vector<row> rows) {
   auto op = std::make_unique<append_op>();
-  op->kind = append_op::rows;
-  op->r = std::move(rows);
+  op->payload = std::move(rows);
   return push(std::move(op));
 }
 
 append_future dataset::append_batch(std::string tensor, std::vector<sample> samples) {
   auto op = std::make_unique<append_op>();
-  op->kind = append_op::batch;
   op->tensor = std::move(tensor);
-  op->samples = std::move(samples);
+  op->payload = std::move(samples);
   return push(std::move(op));
 }
 

@@ -8,17 +8,33 @@ append_op* const closed_marker = reinterpret_cast<append_op*>(alignof(append_op)
 
 }  // namespace
 
+namespace {
+
+constexpr uint64_t malloc_overhead = 16;
+
+uint64_t heap_bytes(const std::string& s) noexcept {
+  return s.capacity() > 15 ? s.capacity() + 1 + malloc_overhead : 0;
+}
+
+uint64_t heap_bytes(const sample& s) noexcept {
+  return heap_bytes(s.data) + (s.shape.capacity() ? s.shape.capacity() * 8 + malloc_overhead : 0);
+}
+
+}  // namespace
+
 uint64_t op_bytes(const append_op& op) noexcept {
-  uint64_t n = 64;  // the op itself, roughly
-  switch (op.kind) {
-    case append_op::one: n += op.s.data.size(); break;
-    case append_op::rows:
-      for (auto& r : op.r)
-        for (auto& kv : r) n += kv.second.data.size() + kv.first.size() + 32;
-      break;
-    case append_op::batch:
-      for (auto& s : op.samples) n += s.data.size() + 32;
-      break;
+  uint64_t n = sizeof(append_op) + malloc_overhead + heap_bytes(op.tensor);
+  if (auto* one = std::get_if<sample>(&op.payload)) {
+    n += heap_bytes(*one);
+  } else if (auto* rows = std::get_if<std::vector<row>>(&op.payload)) {
+    n += rows->capacity() * sizeof(row);
+    for (auto& r : *rows) {
+      n += r.capacity() * sizeof(row::value_type) + malloc_overhead;
+      for (auto& kv : r) n += heap_bytes(kv.first) + heap_bytes(kv.second);
+    }
+  } else if (auto* batch = std::get_if<std::vector<sample>>(&op.payload)) {
+    n += batch->capacity() * sizeof(sample) + malloc_overhead;
+    for (auto& s : *batch) n += heap_bytes(s);
   }
   return n;
 }

@@ -22,7 +22,9 @@
 #include <cstdint>
 #include <mutex>
 #include <optional>
+#include <memory>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/error.hpp"
@@ -30,22 +32,21 @@
 
 namespace serialake::detail {
 
-/// One queued append: a sample, a row or a batch, and its result.
+/// One queued append and its result.
 struct append_op {
-  enum kind_t : uint8_t { one, rows, batch };
-  kind_t kind = one;
-  std::string tensor;           // one, batch
-  sample s;                     // one
-  std::vector<row> r;           // rows
-  std::vector<sample> samples;  // batch
-  uint64_t bytes = 0;           // reserved against the queue bound
+  /// What to append: one sample of `tensor`, rows, or a batch of samples of `tensor`.
+  using payload_t = std::variant<sample, std::vector<row>, std::vector<sample>>;
+  enum kind_t : uint8_t { one, rows, batch };  // payload_t's alternatives, in order
+  std::string tensor;
+  payload_t payload;
+  uint64_t bytes = 0;  // memory reserved against the queue bound
   append_op* next = nullptr;
 
   // Result, written by the actor before `state` is released.
   enum : uint8_t { pending, done, failed };
   std::atomic<uint8_t> state{pending};
   uint64_t index = 0;
-  std::optional<error> err;
+  std::unique_ptr<error> err;
 
   // One reference for the queue/actor side and one for the future.
   std::atomic<uint32_t> refs{2};
@@ -54,7 +55,8 @@ struct append_op {
   }
 };
 
-/// Payload bytes of an op, for backpressure.
+/// Memory an op holds (its node and every heap block of its payload): what the
+/// queue bound limits, so that the bound is a bound on memory.
 uint64_t op_bytes(const append_op& op) noexcept;
 
 /// See the protocol above. Thread-safe.

@@ -17,16 +17,16 @@ dataset_writer::~dataset_writer() {
 }
 
 uint64_t dataset_writer::apply(append_op& op) {
-  switch (op.kind) {
-    case append_op::one: return store_->append(op.tensor, op.s);
-    case append_op::rows: return store_->append_rows(op.r);
-    case append_op::batch: return store_->append_batch(op.tensor, op.samples);
+  switch (op.payload.index()) {
+    case append_op::one: return store_->append(op.tensor, std::get<sample>(op.payload));
+    case append_op::rows: return store_->append_rows(std::get<std::vector<row>>(op.payload));
+    case append_op::batch: return store_->append_batch(op.tensor, std::get<std::vector<sample>>(op.payload));
   }
   throw error(errc::internal, "unknown append kind");
 }
 
 void dataset_writer::finish(append_op* op, const error* e) {
-  if (e) op->err = *e;
+  if (e) op->err = std::make_unique<error>(*e);
   op->state.store(e ? append_op::failed : append_op::done, std::memory_order_release);
   op->release();
 }
@@ -40,9 +40,7 @@ void dataset_writer::apply_all(append_op* ops) {
     try {
       op->index = apply(*op);
       // The bytes are in the store now; free the copy before the op completes.
-      op->s = sample{};
-      op->r.clear();
-      op->samples.clear();
+      op->payload = sample{};
       if (policy_.mode == durability::durable)
         awaiting_.push_back(op);
       else

@@ -1,0 +1,14 @@
+#pragma once
+#include "bench/workload.hpp"
+
+namespace serialake::bench {
+
+/// Runs the workload once in this process; throws std::runtime_error when
+/// --verify finds a missing, repeated or wrong sample.
+result run(const config& c);
+
+/// Sweeps the matrix by running this program once per cell and store
+/// (interleaved, `reps` times), then prints medians as Markdown and writes a CSV.
+int run_matrix(const std::string& self, const matrix_options& m);
+
+}  // namespace serialake::bench
