@@ -1,0 +1,116 @@
+#pragma once
+// The `serialake` commands, each a plain function of its parsed arguments so that
+// main.cpp only wires CLI11 and maps errors to exit codes.
+//
+// Commands report failures by throwing serialake::error (mapped to an exit code by
+// its errc) or usage_error (exit 64). They print results on stdout and nothing
+// else there, so their output can be piped.
+
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/types.hpp"
+
+namespace serialake {
+class store;
+}
+
+namespace serialake::cli {
+
+/// A command line that parses but makes no sense (exit 64, EX_USAGE).
+class usage_error : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+/// The sysexits code for an error code: 65 bad data or corruption, 66 no such
+/// dataset, 73 exists, 74 I/O, 75 locked / timeout / lock lost (try again
+/// later), 70 anything else.
+int exit_code(errc code) noexcept;
+
+/// Opens a dataset read-only: never takes the lock, never writes into the
+/// directory, shows the last commit (or `version`).
+std::unique_ptr<store> open_read(const std::string& path, std::optional<uint64_t> version);
+
+/// A commit time as ISO-8601 UTC, e.g. 2026-11-25T04:39:39Z.
+std::string iso_time(int64_t time_ms);
+
+/// Seconds (from --lock-timeout) as the engine's milliseconds; usage_error if negative.
+std::chrono::milliseconds lock_timeout_ms(double seconds);
+
+struct create_args {
+  std::string path;
+  std::vector<std::string> tensors;  ///< NAME:DTYPE[:HTYPE[:SHAPE]]
+};
+/// `serialake create`: a new dataset with the given tensors (already_exists if
+/// there is one).
+int run_create(const create_args& a);
+
+struct append_args {
+  std::string path;
+  double lock_timeout = 0;
+  bool durable = false;
+};
+/// `serialake append`: JSON Lines from stdin, all rows committed or none.
+int run_append(const append_args& a);
+
+struct commit_args {
+  std::string path;
+  std::string message;
+  double lock_timeout = 0;
+};
+/// `serialake commit`: a named version of everything committed so far.
+int run_commit(const commit_args& a);
+
+struct cat_args {
+  std::string path;
+  std::vector<std::string> tensors;  ///< empty: all
+  uint64_t start = 0;
+  std::optional<uint64_t> end;
+  std::optional<uint64_t> version;
+};
+/// `serialake cat`: rows [start, end) as JSON Lines.
+int run_cat(const cat_args& a);
+
+struct info_args {
+  std::string path;
+  bool json = false;
+  std::optional<uint64_t> version;
+};
+/// `serialake info`: tensors, lengths, chunks, bytes, commits.
+int run_info(const info_args& a);
+
+struct verify_args {
+  std::string path;
+  std::optional<uint64_t> version;
+};
+/// `serialake verify`: every checksum; exit 65 if anything is wrong.
+int run_verify(const verify_args& a);
+
+struct export_args {
+  std::string path;
+  std::string tensor;
+  std::string npy;
+  std::optional<uint64_t> version;
+};
+/// `serialake export`: one numeric tensor as a .npy file.
+int run_export(const export_args& a);
+
+struct log_args {
+  std::string path;
+  bool all = false;
+};
+/// `serialake log`: named commits (all with --all), oldest first.
+int run_log(const log_args& a);
+
+/// Parses a `--tensor NAME:DTYPE[:HTYPE[:SHAPE]]` value; usage_error if malformed.
+/// SHAPE is `384`, `3x224x224` or `3,224,224`.
+tensor_spec parse_tensor_arg(const std::string& text);
+
+}  // namespace serialake::cli

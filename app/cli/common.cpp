@@ -1,0 +1,112 @@
+// Pieces every command shares: the exit-code table, option conversions and the
+// --tensor argument grammar of `create`.
+
+#include <cmath>
+#include <ctime>
+
+#include "app/cli/commands.hpp"
+#include "core/store.hpp"
+
+namespace serialake::cli {
+
+int exit_code(errc code) noexcept {
+  switch (code) {
+    case errc::invalid_argument:
+    case errc::schema_mismatch:
+    case errc::corrupt:
+      return 65;  // EX_DATAERR
+    case errc::not_found:
+      return 66;  // EX_NOINPUT
+    case errc::already_exists:
+      return 73;  // EX_CANTCREAT
+    case errc::io:
+      return 74;  // EX_IOERR
+    case errc::locked:
+    case errc::timeout:
+    case errc::lock_lost:  // our lock was broken: nothing more was committed; retry
+      return 75;           // EX_TEMPFAIL
+    default:
+      return 70;  // EX_SOFTWARE
+  }
+}
+
+std::unique_ptr<store> open_read(const std::string& path, std::optional<uint64_t> version) {
+  open_options o;
+  o.read_only = true;
+  o.version = version;
+  return store::open(path, o);
+}
+
+std::string iso_time(int64_t time_ms) {
+  std::time_t secs = static_cast<std::time_t>(time_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::chrono::milliseconds lock_timeout_ms(double seconds) {
+  if (!(seconds >= 0) || seconds > 1e9)
+    throw usage_error("--lock-timeout must be a number of seconds >= 0");
+  return std::chrono::milliseconds(static_cast<int64_t>(std::llround(seconds * 1000)));
+}
+
+namespace {
+
+std::vector<std::string> split(const std::string& s, char sep) {
+  std::vector<std::string> out;
+  size_t from = 0;
+  for (;;) {
+    size_t at = s.find(sep, from);
+    out.push_back(s.substr(from, at - from));
+    if (at == std::string::npos) return out;
+    from = at + 1;
+  }
+}
+
+shape_t parse_shape(const std::string& text, const std::string& arg) {
+  if (text == "scalar") return {};
+  // "3x224x224" and "3,224,224" both mean [3, 224, 224].
+  const char sep = text.find(',') != std::string::npos ? ',' : 'x';
+  shape_t shape;
+  for (auto& part : split(text, sep)) {
+    uint64_t d = 0;
+    bool ok = !part.empty() && part.size() <= 18;
+    for (char c : part) {
+      ok = ok && c >= '0' && c <= '9';
+      if (ok) d = d * 10 + static_cast<uint64_t>(c - '0');
+    }
+    if (!ok)
+      throw usage_error("--tensor " + arg + ": bad shape '" + text +
+                        "' (expected e.g. 384, 3x224x224, 3,224,224 or scalar)");
+    shape.push_back(d);
+  }
+  return shape;
+}
+
+}  // namespace
+
+tensor_spec parse_tensor_arg(const std::string& text) {
+  auto parts = split(text, ':');
+  if (parts.size() < 2 || parts.size() > 4)
+    throw usage_error("--tensor " + text + ": expected NAME:DTYPE[:HTYPE[:SHAPE]]");
+  tensor_spec spec;
+  spec.name = parts[0];
+  try {
+    check_tensor_name(spec.name);
+    spec.type = parse_dtype(parts[1]);
+  } catch (const error& e) {
+    throw usage_error("--tensor " + text + ": " + e.message());
+  }
+  if (parts.size() > 2 && !parts[2].empty()) spec.htype = parts[2];
+  if (parts.size() > 3 && !parts[3].empty()) {
+    if (is_blob(spec.type))
+      throw usage_error("--tensor " + text + ": a " + to_string(spec.type) +
+                        " tensor holds blobs and cannot have a fixed shape");
+    spec.shape = parse_shape(parts[3], text);
+  }
+  return spec;
+}
+
+}  // namespace serialake::cli

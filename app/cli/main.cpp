@@ -1,0 +1,159 @@
+// The `serialake` command line: CLI11 wiring, logging, and the one place where
+// errors become an exit status and a single line on stderr.
+
+#include <cstdio>
+#include <exception>
+#include <new>
+
+#include <CLI/CLI.hpp>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include "app/cli/commands.hpp"
+#include "app/cli/ingest.hpp"
+
+using namespace serialake;
+using namespace serialake::cli;
+
+namespace {
+
+// Prints "serialake: <message>" and returns the exit status.
+int fail(int status, const std::string& message) {
+  std::fflush(stdout);
+  std::fprintf(stderr, "serialake: %s\n", message.c_str());
+  return status;
+}
+
+CLI::App* command(CLI::App& app, const char* name, const char* what, const char* example) {
+  auto* c = app.add_subcommand(name, what);
+  c->footer(std::string("Example:\n  ") + example);
+  return c;
+}
+
+// Options given as optional values: CLI11 fills a plain variable, count() says
+// whether it was given.
+void optional_u64(CLI::App* c, const char* name, std::optional<uint64_t>& out, uint64_t& tmp,
+                  const char* what, std::vector<std::function<void()>>& finish) {
+  auto* opt = c->add_option(name, tmp, what);
+  finish.push_back([opt, &out, &tmp] {
+    if (opt->count()) out = tmp;
+  });
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Logs go to stderr only: stdout carries data (cat, info --json).
+  auto logger = spdlog::stderr_logger_mt("serialake");
+  logger->set_pattern("serialake: [%l] %v");
+  spdlog::set_default_logger(logger);
+  spdlog::set_level(spdlog::level::warn);
+
+  CLI::App app{"serialake: a chunked tensor dataset store"};
+  app.set_version_flag("--version", "serialake " SERIALAKE_VERSION);
+  app.require_subcommand(1);
+  app.fallthrough();  // -v may follow the command
+  bool verbose = false;
+  app.add_flag("-v,--verbose", verbose, "Debug logging on stderr");
+  std::vector<std::function<void()>> finish;
+  uint64_t tmp_end = 0, tmp_cat_v = 0, tmp_info_v = 0, tmp_verify_v = 0, tmp_export_v = 0;
+
+  create_args ca;
+  auto* create = command(app, "create", "Create a dataset with the given tensors",
+                         "serialake create photos.serialake --tensor image:uint8:image "
+                         "--tensor label:int64:class_label --tensor embedding:float32:embedding:384");
+  create->add_option("PATH", ca.path, "Dataset directory (must not exist or be empty)")->required();
+  create->add_option("--tensor", ca.tensors,
+                     "A tensor: NAME:DTYPE[:HTYPE[:SHAPE]], SHAPE like 384 or 3x224x224; repeatable")
+      ->type_name("SPEC");
+
+  append_args aa;
+  auto* append = command(app, "append",
+                         "Append JSON Lines rows from stdin: all committed (exit 0) or none",
+                         "echo '{\"label\": 3, \"caption\": \"a cat\"}' | serialake append photos.serialake");
+  append->add_option("PATH", aa.path, "Dataset directory")->required();
+  append->add_option("--lock-timeout", aa.lock_timeout,
+                     "Seconds to wait for another writer's lock (default 0: fail at once)");
+  append->add_flag("--durable", aa.durable, "Acknowledge rows only once their commit is on disk");
+
+  cat_args cta;
+  auto* cat = command(app, "cat", "Write rows as JSON Lines (the encoding append reads)",
+                      "serialake cat photos.serialake --tensor label --start 0 --end 10");
+  cat->add_option("PATH", cta.path, "Dataset directory")->required();
+  cat->add_option("--tensor", cta.tensors, "Only this tensor; repeatable")->type_name("NAME");
+  cat->add_option("--start", cta.start, "First row (default 0)");
+  optional_u64(cat, "--end", cta.end, tmp_end, "One past the last row (default: all)", finish);
+  optional_u64(cat, "--version", cta.version, tmp_cat_v, "Read this committed version", finish);
+
+  ingest_args ia;
+  auto* ingest = command(app, "ingest", "Ingest an image-folder tree (SRC_DIR/<class>/<file>)",
+                         "serialake ingest ~/pets pets.serialake --threads 8");
+  ingest->add_option("SRC_DIR", ia.src, "Folder with one subfolder per class")->required();
+  ingest->add_option("PATH", ia.path, "Dataset directory (created if missing)")->required();
+  ingest->add_option("--threads", ia.threads, "Reader threads (default 4)");
+  ingest->add_option("--lock-timeout", ia.lock_timeout, "Seconds to wait for another writer's lock");
+
+  info_args ina;
+  auto* info = command(app, "info", "Show tensors, lengths, chunks, bytes and commits",
+                       "serialake info photos.serialake --json");
+  info->add_option("PATH", ina.path, "Dataset directory")->required();
+  info->add_flag("--json", ina.json, "Print JSON instead of a table");
+  optional_u64(info, "--version", ina.version, tmp_info_v, "Describe this committed version", finish);
+
+  verify_args va;
+  auto* verify = command(app, "verify", "Check every sample's checksum; exit 65 if any is wrong",
+                         "serialake verify photos.serialake");
+  verify->add_option("PATH", va.path, "Dataset directory")->required();
+  optional_u64(verify, "--version", va.version, tmp_verify_v, "Check this committed version", finish);
+
+  export_args ea;
+  auto* exp = command(app, "export", "Export a numeric tensor as a NumPy .npy file",
+                      "serialake export photos.serialake embedding --npy embedding.npy");
+  exp->add_option("PATH", ea.path, "Dataset directory")->required();
+  exp->add_option("TENSOR", ea.tensor, "Tensor to export (numeric, one shape for all samples)")->required();
+  exp->add_option("--npy", ea.npy, "Output file")->required();
+  optional_u64(exp, "--version", ea.version, tmp_export_v, "Export this committed version", finish);
+
+  commit_args cma;
+  auto* commit = command(app, "commit", "Make a named version of everything committed so far",
+                         "serialake commit photos.serialake -m \"first batch\"");
+  commit->add_option("PATH", cma.path, "Dataset directory")->required();
+  commit->add_option("-m,--message", cma.message, "Commit message")->required();
+  commit->add_option("--lock-timeout", cma.lock_timeout, "Seconds to wait for another writer's lock");
+
+  log_args la;
+  auto* log = command(app, "log", "List named commits, oldest first", "serialake log photos.serialake --all");
+  log->add_option("PATH", la.path, "Dataset directory")->required();
+  log->add_flag("--all", la.all, "Also list commits made by flush and group commit");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    return fail(64, std::string(e.what()) + " (see serialake --help)");
+  }
+  for (auto& f : finish) f();
+  if (verbose) spdlog::set_level(spdlog::level::debug);
+
+  try {
+    if (create->parsed()) return run_create(ca);
+    if (append->parsed()) return run_append(aa);
+    if (cat->parsed()) return run_cat(cta);
+    if (ingest->parsed()) return run_ingest(ia);
+    if (info->parsed()) return run_info(ina);
+    if (verify->parsed()) return run_verify(va);
+    if (exp->parsed()) return run_export(ea);
+    if (commit->parsed()) return run_commit(cma);
+    if (log->parsed()) return run_log(la);
+    return fail(64, "no command given (see serialake --help)");
+  } catch (const usage_error& e) {
+    return fail(64, e.what());
+  } catch (const error& e) {
+    spdlog::debug("error code {}", to_string(e.code()));
+    return fail(exit_code(e.code()), e.message());
+  } catch (const std::bad_alloc&) {
+    return fail(70, "out of memory");
+  } catch (const std::exception& e) {
+    return fail(70, std::string("internal error: ") + e.what());
+  }
+}

@@ -1,0 +1,126 @@
+// The read-only commands: cat, verify, export, log. They open the dataset with
+// open_read, so they never take the lock and work while another process writes.
+
+#include <cerrno>
+#include <cstdio>
+
+#include <spdlog/spdlog.h>
+
+#include "app/cli/commands.hpp"
+#include "app/cli/json_codec.hpp"
+#include "app/cli/npy.hpp"
+#include "core/store.hpp"
+
+namespace serialake::cli {
+namespace {
+
+std::string tensor_names(const snapshot& snap) {
+  std::string out;
+  for (auto& t : snap.tensors()) out += (out.empty() ? "" : ", ") + t.spec.name;
+  return out.empty() ? "none" : out;
+}
+
+// An unknown tensor on the command line is a usage error, not a missing dataset.
+void need_tensor(const snapshot& snap, const std::string& name, const std::string& path) {
+  if (!snap.has_tensor(name))
+    throw usage_error("no tensor '" + name + "' in " + path + " (tensors: " + tensor_names(snap) + ")");
+}
+
+void write_out(const std::string& buf) {
+  if (!buf.empty() && std::fwrite(buf.data(), 1, buf.size(), stdout) != buf.size())
+    throw_io("cannot write to standard output", errno);
+}
+
+}  // namespace
+
+int run_cat(const cat_args& a) {
+  auto st = open_read(a.path, a.version);
+  auto snap = st->snapshot();
+  std::vector<const tensor_view*> sel;
+  if (a.tensors.empty()) {
+    for (auto& t : snap->tensors()) sel.push_back(&t);
+  } else {
+    for (auto& name : a.tensors) {
+      need_tensor(*snap, name, a.path);
+      sel.push_back(&snap->tensor(name));
+    }
+  }
+  // Tensors may differ in length (samples appended to one tensor alone); row i
+  // holds the tensors that have a sample i.
+  uint64_t rows = 0;
+  for (auto* t : sel) rows = std::max(rows, t->length);
+  if (a.end && a.start > *a.end) throw usage_error("--start is past --end");
+  const uint64_t end = std::min(a.end.value_or(rows), rows);
+  spdlog::debug("cat {} rows [{}, {}) of version {}", a.path, a.start, end, snap->version());
+
+  std::string buf;
+  std::vector<std::pair<const tensor_spec*, sample>> fields;
+  try {
+    for (uint64_t i = a.start; i < end; ++i) {
+      fields.clear();
+      for (auto* t : sel)
+        if (i < t->length) fields.emplace_back(&t->spec, snap->read(t->spec.name, i));
+      write_row(fields, buf);
+      buf += '\n';
+      if (buf.size() >= (1u << 20)) {
+        write_out(buf);
+        buf.clear();
+      }
+    }
+  } catch (...) {
+    // The rows before a bad one are good output: write them, then fail.
+    write_out(buf);
+    std::fflush(stdout);
+    throw;
+  }
+  write_out(buf);
+  if (std::fflush(stdout) != 0) throw_io("cannot write to standard output", errno);
+  return 0;
+}
+
+int run_verify(const verify_args& a) {
+  auto st = open_read(a.path, a.version);
+  auto snap = st->snapshot();
+  auto problems = snap->verify();
+  uint64_t samples = 0;
+  for (auto& t : snap->tensors()) samples += t.length;
+  for (auto& p : problems) {
+    if (p.tensor.empty())
+      std::printf("file %s: %s\n", p.file.c_str(), p.message.c_str());
+    else
+      std::printf("tensor %s index %llu file %s: %s\n", p.tensor.c_str(),
+                  static_cast<unsigned long long>(p.index), p.file.c_str(), p.message.c_str());
+  }
+  if (!problems.empty()) {
+    std::fflush(stdout);
+    throw error(errc::corrupt, std::to_string(problems.size()) + " problem" +
+                                   (problems.size() == 1 ? "" : "s") + " found in " + a.path +
+                                   " (version " + std::to_string(snap->version()) + ")");
+  }
+  std::printf("ok: %llu samples in %zu tensors checked (version %llu)\n",
+              static_cast<unsigned long long>(samples), snap->tensors().size(),
+              static_cast<unsigned long long>(snap->version()));
+  return 0;
+}
+
+int run_export(const export_args& a) {
+  auto st = open_read(a.path, a.version);
+  auto snap = st->snapshot();
+  need_tensor(*snap, a.tensor, a.path);
+  uint64_t n = export_npy(*snap, a.tensor, a.npy);
+  std::printf("exported %llu samples of '%s' to %s\n", static_cast<unsigned long long>(n),
+              a.tensor.c_str(), a.npy.c_str());
+  return 0;
+}
+
+int run_log(const log_args& a) {
+  auto st = open_read(a.path, std::nullopt);
+  for (auto& c : st->log(a.all)) {
+    std::printf("%-6s %s  %8llu samples  %s\n", ("v" + std::to_string(c.version)).c_str(),
+                iso_time(c.time_ms).c_str(), static_cast<unsigned long long>(c.samples),
+                c.message.empty() ? "(unnamed)" : c.message.c_str());
+  }
+  return 0;
+}
+
+}  // namespace serialake::cli

@@ -1,0 +1,175 @@
+// The commands that open a dataset for writing (and so take its lock):
+// create, append, commit.
+
+#include <cerrno>
+#include <cstdio>
+#include <iostream>
+#include <map>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "actors/dataset.hpp"
+#include "app/cli/commands.hpp"
+#include "app/cli/json_codec.hpp"
+#include "core/format.hpp"
+#include "core/file_io.hpp"
+
+namespace serialake::cli {
+namespace {
+
+// The CLI does one thing at a time; a small scheduler is plenty (the dataset
+// actor gets its own thread regardless).
+engine_options small_engine() {
+  engine_options o;
+  o.threads = 2;
+  return o;
+}
+
+std::string tensor_list(const std::map<std::string, tensor_spec>& specs) {
+  std::string out;
+  for (auto& [name, spec] : specs) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "none" : out;
+}
+
+bool blank(const std::string& line) {
+  return line.find_first_not_of(" \t\r") == std::string::npos;
+}
+
+// nlohmann's messages start with "[json.exception.parse_error.101] parse error at
+// line 1, column 7: ..."; every line is parsed on its own, so only the column
+// means anything to the user.
+std::string parse_message(const std::string& what) {
+  auto at = what.find("column ");
+  return at == std::string::npos ? what : what.substr(at);
+}
+
+row parse_line(const std::string& line, uint64_t lineno,
+               const std::map<std::string, tensor_spec>& specs, const std::string& path) {
+  const std::string where = "line " + std::to_string(lineno);
+  json v;
+  try {
+    v = json::parse(line);
+  } catch (const json::parse_error& e) {
+    throw error(errc::invalid_argument, where + ": malformed JSON at " + parse_message(e.what()));
+  }
+  if (!v.is_object())
+    throw error(errc::invalid_argument, where + ": expected a JSON object {\"tensor\": value, ...}, got " +
+                                            std::string(v.type_name()));
+  if (v.empty()) throw error(errc::invalid_argument, where + ": the object names no tensor");
+  row r;
+  for (auto& [name, value] : v.items()) {
+    const std::string field = where + " field '" + name + "'";
+    auto it = specs.find(name);
+    if (it == specs.end())
+      throw error(errc::schema_mismatch,
+                  field + ": no such tensor in " + path + " (tensors: " + tensor_list(specs) + ")");
+    try {
+      r.emplace_back(name, read_json(it->second, value));
+    } catch (const error& e) {
+      throw error(e.code(), field + ": " + e.message());
+    }
+  }
+  return r;
+}
+
+// append_rows names the failing row ("row K: ..."); the user knows lines.
+error with_line(const error& e, const std::vector<uint64_t>& line_of) {
+  const std::string& m = e.message();
+  if (m.rfind("row ", 0) == 0) {
+    size_t colon = m.find(": ");
+    try {
+      size_t k = std::stoull(m.substr(4, colon - 4));
+      if (colon != std::string::npos && k < line_of.size())
+        return error(e.code(), "line " + std::to_string(line_of[k]) + m.substr(colon));
+    } catch (const std::exception&) {
+      // Not "row <number>": keep the message as it is.
+    }
+  }
+  return e;
+}
+
+}  // namespace
+
+int run_create(const create_args& a) {
+  // Every argument is checked before anything is created, so a typo never leaves
+  // a half-made dataset behind.
+  std::vector<tensor_spec> specs;
+  std::set<std::string> names;
+  for (auto& t : a.tensors) {
+    specs.push_back(parse_tensor_arg(t));
+    if (!names.insert(specs.back().name).second)
+      throw usage_error("tensor '" + specs.back().name + "' is given twice");
+  }
+  if (io::exists(a.path + "/" + format::schema_file))
+    throw error(errc::already_exists, "a dataset already exists at " + a.path);
+  engine eng(small_engine());
+  dataset_options o;
+  o.create = true;
+  dataset ds = eng.open(a.path, o);
+  for (auto& s : specs) {
+    spdlog::debug("creating tensor {} ({})", s.name, to_string(s.type));
+    ds.create_tensor(s);
+  }
+  ds.close();
+  std::printf("created %s with %zu tensor%s\n", a.path.c_str(), specs.size(),
+              specs.size() == 1 ? "" : "s");
+  return 0;
+}
+
+int run_append(const append_args& a) {
+  engine eng(small_engine());
+  dataset_options o;
+  o.lock_timeout = lock_timeout_ms(a.lock_timeout);
+  o.policy.mode = a.durable ? durability::durable : durability::buffered;
+  // Opened (and locked) before stdin is read: the schema is needed to parse, and
+  // a missing dataset or a held lock is reported before the input is consumed.
+  dataset ds = eng.open(a.path, o);
+  std::map<std::string, tensor_spec> specs;
+  for (auto& t : ds.tensors()) specs.emplace(t.name, t);
+  spdlog::debug("opened {} for writing; {} tensors", ds.path(), specs.size());
+
+  // All-or-nothing: every line is parsed and checked before anything is queued,
+  // then all rows go in as one append_rows (one commit).
+  std::vector<row> rows;
+  std::vector<uint64_t> line_of;
+  std::string line;
+  uint64_t lineno = 0;
+  std::ios::sync_with_stdio(false);
+  while (std::getline(std::cin, line)) {
+    ++lineno;
+    if (blank(line)) continue;
+    rows.push_back(parse_line(line, lineno, specs, a.path));
+    line_of.push_back(lineno);
+  }
+  if (std::cin.bad()) throw_io("cannot read standard input", errno);
+  const size_t n = rows.size();
+  spdlog::debug("parsed {} rows from {} lines", n, lineno);
+  if (n > 0) {
+    try {
+      ds.append_rows(std::move(rows)).get();
+    } catch (const error& e) {
+      throw with_line(e, line_of);
+    }
+    commit_info ci = ds.flush();
+    spdlog::debug("committed version {}", ci.version);
+  }
+  ds.close();
+  std::printf("appended %zu row%s to %s\n", n, n == 1 ? "" : "s", a.path.c_str());
+  return 0;
+}
+
+int run_commit(const commit_args& a) {
+  if (a.message.empty()) throw usage_error("the commit message must not be empty");
+  engine eng(small_engine());
+  dataset_options o;
+  o.lock_timeout = lock_timeout_ms(a.lock_timeout);
+  dataset ds = eng.open(a.path, o);
+  commit_info ci = ds.commit(a.message);
+  ds.close();
+  std::printf("committed version %llu: %s\n", static_cast<unsigned long long>(ci.version),
+              a.message.c_str());
+  return 0;
+}
+
+}  // namespace serialake::cli
