@@ -34,6 +34,7 @@ using tensors_atom = caf::atom_constant<caf::atom("tensors")>;
 using close_atom = caf::atom_constant<caf::atom("close")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
 using length_atom = caf::atom_constant<caf::atom("length")>;
+using lost_atom = caf::atom_constant<caf::atom("lost")>;
 
 /// Owns one open dataset's store; the only code that mutates it. Runs detached
 /// (its own thread): its handlers write and fsync. Every handler first drains the
@@ -57,8 +58,20 @@ using dataset_actor = caf::typed_actor<
     caf::reacts_to<refresh_atom, reply<bool>>,
     /// The tensors' specs.
     caf::reacts_to<tensors_atom, reply<std::vector<tensor_spec>>>,
+    /// The file-lock actor found the lock lost: refuse every later write with
+    /// lock_lost and give the OS lock up.
+    caf::reacts_to<lost_atom, std::string>,
     /// Commits what is pending, releases the lock, fails later calls, and quits.
     caf::reacts_to<close_atom, reply<void>>>;
+
+/// Owns a writer's dataset lock for its dataset actor (which spawns it): keeps
+/// the heartbeat fresh so other hosts see the holder alive. Detached: it syncs.
+using lock_actor = caf::typed_actor<
+    /// Refreshes the heartbeat; if the lock was lost, tells the dataset actor
+    /// (lost_atom) and stops refreshing.
+    caf::reacts_to<tick_atom>,
+    /// Stops and quits (the dataset actor releases the lock after its last commit).
+    caf::reacts_to<close_atom>>;
 
 /// Serves reads from one immutable snapshot; never touches the writer.
 using reader_actor = caf::typed_actor<

@@ -26,6 +26,7 @@
 
 #include "actors/writer.hpp"
 #include "core/error.hpp"
+#include "core/lock.hpp"
 #include "core/snapshot.hpp"
 #include "core/store.hpp"
 #include "core/types.hpp"
@@ -53,6 +54,12 @@ struct dataset_options {
   /// Writers: how long to wait for the dataset lock held by another process
   /// before failing with errc::locked (0: fail at once, as Deep Lake does).
   std::chrono::milliseconds lock_timeout{0};
+  /// Writers: heartbeat period of the lock (1 s) and how old a heartbeat of a
+  /// holder on another host may get before its lock is taken over (10 s).
+  std::chrono::milliseconds lock_heartbeat{1000};
+  std::chrono::milliseconds lock_validity{10000};
+  /// How the dataset is locked against other processes (the lock file).
+  std::shared_ptr<lock_backend> locking;
   /// When appends become durable and when buffered ones are committed
   /// (buffered; every 64 MiB or 1000 ms after an append).
   write_policy policy;

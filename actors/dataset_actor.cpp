@@ -23,40 +23,84 @@ void answer(const reply<T>& r, F&& f) {
 }  // namespace
 
 dataset_actor::behavior_type dataset_actor_impl(dataset_actor::stateful_pointer<dataset_state> self,
-                                                std::shared_ptr<dataset_writer> writer,
-                                                std::chrono::milliseconds commit_interval) {
-  self->state.writer = std::move(writer);
-  self->state.commit_interval = commit_interval;
-  auto drain = [self] {
-    if (self->state.writer->drain())
-      self->delayed_send(self, self->state.commit_interval, tick_atom::value);
+                                                dataset_init init) {
+  self->state.init = std::move(init);
+  auto& st = self->state;
+  if (st.init.lock)
+    st.locker = self->spawn<caf::detached>(lock_actor_impl, st.init.lock,
+                                           caf::actor_cast<dataset_actor>(self), st.init.heartbeat);
+  auto writer = [self]() -> dataset_writer& { return *self->state.init.writer; };
+  auto drain = [self, writer] {
+    if (writer().drain())
+      self->delayed_send(self, self->state.init.commit_interval, tick_atom::value);
   };
   return {
     [drain](drain_atom) { drain(); },
-    [self](tick_atom) { self->state.writer->tick(); },
-    [self, drain](create_atom, const tensor_spec& spec, const reply<void>& r) {
+    [writer](tick_atom) { writer().tick(); },
+    [writer, drain](create_atom, const tensor_spec& spec, const reply<void>& r) {
       drain();
-      answer(r, [&] { self->state.writer->st().create_tensor(spec); });
+      answer(r, [&] { writer().st().create_tensor(spec); });
     },
-    [self](commit_atom, const std::string& msg, const reply<commit_info>& r) {
-      answer(r, [&] { return self->state.writer->commit(msg); });
+    [writer](commit_atom, const std::string& msg, const reply<commit_info>& r) {
+      answer(r, [&] { return writer().commit(msg); });
     },
-    [self, drain](log_atom, bool all, const reply<std::vector<commit_info>>& r) {
+    [writer, drain](log_atom, bool all, const reply<std::vector<commit_info>>& r) {
       drain();
-      answer(r, [&] { return self->state.writer->st().log(all); });
+      answer(r, [&] { return writer().st().log(all); });
     },
-    [self, drain](snapshot_atom, const reply<snapshot_ptr>& r) {
+    [writer, drain](snapshot_atom, const reply<snapshot_ptr>& r) {
       drain();
-      answer(r, [&] { return self->state.writer->st().snapshot(); });
+      answer(r, [&] { return writer().st().snapshot(); });
     },
-    [self](refresh_atom, const reply<bool>& r) {
-      answer(r, [&] { return self->state.writer->st().refresh(); });
+    [writer](refresh_atom, const reply<bool>& r) {
+      answer(r, [&] { return writer().st().refresh(); });
     },
-    [self](tensors_atom, const reply<std::vector<tensor_spec>>& r) {
-      answer(r, [&] { return self->state.writer->st().tensors(); });
+    [writer](tensors_atom, const reply<std::vector<tensor_spec>>& r) {
+      answer(r, [&] { return writer().st().tensors(); });
     },
-    [self](close_atom, const reply<void>& r) {
-      answer(r, [&] { self->state.writer->close(); });
+    [self, writer](lost_atom, const std::string& why) {
+      writer().st().fail(error(errc::lock_lost, why));
+      self->state.init.lock->release();
+    },
+    [self, writer](close_atom, const reply<void>& r) {
+      answer(r, [&] {
+        // Release the lock only after the last commit, even if that commit fails.
+        struct release_after {
+          dataset_state& st;
+          ~release_after() {
+            if (st.locker) caf::anon_send(st.locker, close_atom::value);
+            st.locker = nullptr;
+            if (st.init.lock) st.init.lock->release();
+          }
+        } guard{self->state};
+        writer().close();
+      });
+      self->quit();
+    },
+  };
+}
+
+lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_state> self,
+                                          std::shared_ptr<dataset_lock> lock, dataset_actor owner,
+                                          std::chrono::milliseconds period) {
+  self->state.lock = std::move(lock);
+  self->state.owner = std::move(owner);
+  self->state.period = period;
+  self->delayed_send(self, period, tick_atom::value);
+  return {
+    [self](tick_atom) {
+      auto& st = self->state;
+      if (!st.owner) return;
+      try {
+        st.lock->heartbeat();
+        self->delayed_send(self, st.period, tick_atom::value);
+      } catch (const error& e) {
+        caf::anon_send(st.owner, lost_atom::value, e.message());
+        st.owner = nullptr;
+      }
+    },
+    [self](close_atom) {
+      self->state.owner = nullptr;
       self->quit();
     },
   };

@@ -5,20 +5,41 @@
 
 #include "actors/actors.hpp"
 #include "actors/writer.hpp"
+#include "core/lock.hpp"
 
 namespace serialake {
 
-/// State of a dataset actor: the writer it drives.
-struct dataset_state {
+/// What a dataset actor starts with.
+struct dataset_init {
   std::shared_ptr<dataset_writer> writer;
   std::chrono::milliseconds commit_interval{1000};
+  std::shared_ptr<dataset_lock> lock;  ///< null for read-only datasets
+  std::chrono::milliseconds heartbeat{1000};
+};
+
+/// State of a dataset actor: the writer it drives and the lock it writes under.
+struct dataset_state {
+  dataset_init init;
+  lock_actor locker;  ///< the file-lock actor keeping `init.lock` alive
   static inline const char* name = "serialake.dataset";
 };
 
 /// Behavior of a dataset actor (spawn it detached: it blocks on disk I/O).
 dataset_actor::behavior_type dataset_actor_impl(dataset_actor::stateful_pointer<dataset_state> self,
-                                                std::shared_ptr<dataset_writer> writer,
-                                                std::chrono::milliseconds commit_interval);
+                                                dataset_init init);
+
+/// State of a file-lock actor.
+struct lock_state {
+  std::shared_ptr<dataset_lock> lock;
+  dataset_actor owner;
+  std::chrono::milliseconds period{1000};
+  static inline const char* name = "serialake.lock";
+};
+
+/// Behavior of a file-lock actor (spawn it detached: heartbeats sync the file).
+lock_actor::behavior_type lock_actor_impl(lock_actor::stateful_pointer<lock_state> self,
+                                          std::shared_ptr<dataset_lock> lock, dataset_actor owner,
+                                          std::chrono::milliseconds period);
 
 /// State of a reader actor: the snapshot it serves.
 struct reader_state {

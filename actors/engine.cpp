@@ -235,23 +235,51 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
       }
     }
   }
-  std::unique_ptr<store> st;
-  if (opts.create && !ro && !io::exists(path + "/" + format::schema_file))
-    st = store::create(path, opts.tuning);
-  else {
-    open_options oo;
-    oo.read_only = ro;
-    oo.version = opts.version;
-    oo.tuning = opts.tuning;
-    st = store::open(path, oo);
+  // A writer takes the lock before it reads anything: recovery must not race
+  // another writer. The store is opened (re-opened, after a create) under it.
+  std::shared_ptr<dataset_lock> lock;
+  if (!ro) {
+    if (opts.create && !io::exists(path + "/" + format::schema_file)) {
+      try {
+        store::create(path, opts.tuning);
+      } catch (const error& e) {
+        if (e.code() != errc::already_exists) throw;  // lost a race with another creator
+      }
+    }
+    lock_settings ls;
+    ls.timeout = opts.lock_timeout;
+    ls.heartbeat = opts.lock_heartbeat;
+    ls.validity = opts.lock_validity;
+    auto backend = opts.locking ? opts.locking : file_lock_backend();
+    lock = backend->acquire(canonical(path), ls);
+  }
+  open_options oo;
+  oo.read_only = ro;
+  oo.version = opts.version;
+  oo.tuning = opts.tuning;
+  std::unique_ptr<store> st = store::open(path, oo);
+  if (lock) {
+    lock->raise_generation(st->last_lock_generation());
+    st->set_lock_generation(lock->generation());
+    st->set_fence([lock] {
+      try {
+        lock->check();
+      } catch (const error&) {
+        lock->release();  // the store refuses writes from here on: let others in
+        throw;
+      }
+    });
   }
   auto shared = std::make_shared<detail::dataset_shared>();
   shared->path = canonical(path);
   shared->read_only = ro;
   shared->queue = std::make_shared<detail::ingest_queue>(opts.queue_bytes, opts.queue_timeout);
-  auto writer = std::make_shared<dataset_writer>(std::move(st), shared->queue, opts.policy);
-  shared->actor = impl_->sys->spawn<caf::detached>(dataset_actor_impl, std::move(writer),
-                                                   opts.policy.commit_interval);
+  dataset_init init;
+  init.writer = std::make_shared<dataset_writer>(std::move(st), shared->queue, opts.policy);
+  init.commit_interval = opts.policy.commit_interval;
+  init.lock = lock;
+  init.heartbeat = opts.lock_heartbeat;
+  shared->actor = impl_->sys->spawn<caf::detached>(dataset_actor_impl, std::move(init));
   impl_->registry[key] = shared;
   dataset d;
   d.s_ = std::move(shared);

@@ -383,6 +383,12 @@ uint64_t store::pending_bytes() const noexcept { return impl_->pending_bytes; }
 uint64_t store::pending_samples() const noexcept { return impl_->pending_samples; }
 void store::set_lock_generation(uint64_t gen) noexcept { impl_->lock_gen = gen; }
 void store::set_fence(std::function<void()> check) { impl_->fence = std::move(check); }
+void store::fail(const error& e) {
+  if (!impl_->failed) impl_->failed = e;
+}
+uint64_t store::last_lock_generation() const noexcept {
+  return impl_->infos.empty() ? 0 : impl_->infos.back().lock_gen;
+}
 
 std::vector<tensor_spec> store::tensors() const {
   std::vector<tensor_spec> out;

@@ -18,6 +18,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/error.hpp"
 #include "core/snapshot.hpp"
 #include "core/types.hpp"
 
@@ -106,6 +107,10 @@ class store {
   void set_lock_generation(uint64_t gen) noexcept;
   /// Called before each commit is written; throws (e.g. lock_lost) to refuse it.
   void set_fence(std::function<void()> check);
+  /// Refuses every later write with `e` (e.g. the lock was lost). Keeps the first error.
+  void fail(const error& e);
+  /// The fencing generation of the last commit (0 if none).
+  uint64_t last_lock_generation() const noexcept;
 
  private:
   struct impl;

@@ -1,0 +1,377 @@
+#include "core/lock_file.hpp"
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <cstdio>
+#include <ctime>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "core/error.hpp"
+#include "core/file_io.hpp"
+#include "core/format.hpp"
+
+namespace serialake {
+namespace {
+
+int64_t now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
+}
+
+std::string iso_time(int64_t ms) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::string random_token() {
+  std::random_device rd;
+  char buf[17];
+  std::snprintf(buf, sizeof buf, "%08x%08x", rd(), rd());
+  return buf;
+}
+
+// The lock file's content.
+struct content {
+  bool held = false;
+  lock_holder who;
+  std::string token;
+};
+
+std::string serialize(const content& c) {
+  nlohmann::json j{{"state", c.held ? "held" : "free"}, {"kind", c.who.kind},
+                   {"host", c.who.host}, {"pid", c.who.pid}, {"since_ms", c.who.since_ms},
+                   {"heartbeat_ms", c.who.heartbeat_ms}, {"generation", c.who.generation},
+                   {"token", c.token}};
+  return j.dump() + "\n";
+}
+
+std::optional<content> parse(const std::string& text) {
+  try {
+    auto j = nlohmann::json::parse(text);
+    content c;
+    c.held = j.at("state").get<std::string>() == "held";
+    c.who.kind = j.at("kind").get<std::string>();
+    c.who.host = j.at("host").get<std::string>();
+    c.who.pid = j.at("pid").get<int>();
+    c.who.since_ms = j.at("since_ms").get<int64_t>();
+    c.who.heartbeat_ms = j.at("heartbeat_ms").get<int64_t>();
+    c.who.generation = j.at("generation").get<uint64_t>();
+    c.token = j.at("token").get<std::string>();
+    return c;
+  } catch (const nlohmann::json::exception&) {
+    return std::nullopt;
+  }
+}
+
+std::string lock_path(const std::string& dir) { return dir + "/" + format::lock_file; }
+std::string break_path(const std::string& dir) { return lock_path(dir) + ".break"; }
+
+// The lock file, opened; flock state tracked.
+struct lock_fd {
+  io::file f;
+  bool flocked = false;
+
+  // `create`: make the file if missing (writers); probes open it read-only.
+  static lock_fd open(const std::string& dir, bool create = true) {
+    if (!io::exists(dir + "/" + format::schema_file))
+      throw error(errc::not_found, "no dataset at " + dir);
+    lock_fd l;
+    l.f = io::file::open(lock_path(dir), create ? O_RDWR | O_CREAT : O_RDONLY, 0644);
+    return l;
+  }
+  bool try_flock() {
+    if (::flock(f.fd(), LOCK_EX | LOCK_NB) == 0) return flocked = true;
+    if (errno != EWOULDBLOCK) throw_io("cannot lock " + f.path(), errno);
+    return false;
+  }
+  void unflock() {
+    if (flocked) ::flock(f.fd(), LOCK_UN);
+    flocked = false;
+  }
+  std::string text() const {
+    std::string out(f.size(), '\0');
+    if (!f.pread_exact(out.data(), out.size(), 0)) out.clear();
+    return out;
+  }
+  int64_t mtime_ms() const {
+    struct stat st;
+    if (::fstat(f.fd(), &st) != 0) return 0;
+    return int64_t(st.st_mtim.tv_sec) * 1000 + st.st_mtim.tv_nsec / 1000000;
+  }
+  void write(const content& c) {
+    std::string s = serialize(c);
+    if (::pwrite(f.fd(), s.data(), s.size(), 0) != ssize_t(s.size()))
+      throw_io("cannot write " + f.path(), errno);
+    f.truncate(s.size());
+    f.sync();
+  }
+};
+
+// With the flock held: who, if anyone, still holds the lock.
+struct verdict {
+  bool free = false;
+  lock_holder holder;       // when not free
+  uint64_t generation = 0;  // the file's generation
+  std::string why;          // how a free verdict came about, for unlock's message
+};
+
+verdict judge(const lock_fd& l, const lock_settings& s) {
+  verdict v;
+  std::string text = l.text();
+  auto c = parse(text);
+  const int64_t now = now_ms();
+  if (!c) {
+    if (text.empty() || now - l.mtime_ms() > s.validity.count()) {
+      v.free = true;
+      v.why = text.empty() ? "not locked" : "the lock file was unreadable and old";
+      return v;
+    }
+    v.holder.kind = "unknown";
+    v.holder.host = "?";
+    v.why = "the lock file is being written or damaged (unreadable, modified recently)";
+    return v;
+  }
+  v.generation = c->who.generation;
+  v.holder = c->who;
+  if (!c->held) {
+    v.free = true;
+    v.why = "not locked";
+  } else if (c->who.kind == "maintenance") {
+    v.why = "maintenance lock";
+  } else if (c->who.host == this_host()) {
+    v.free = true;
+    v.why = "its process is no longer running";
+  } else if (now - c->who.heartbeat_ms > s.validity.count()) {
+    v.free = true;
+    v.why = "its heartbeat is older than " + std::to_string(s.validity.count()) + " ms";
+  } else {
+    v.holder.alive = true;
+    v.why = "held by a writer on another host with a fresh heartbeat";
+  }
+  return v;
+}
+
+// Without the flock: a live process on this host holds it.
+lock_holder live_holder(const lock_fd& l) {
+  auto c = parse(l.text());
+  lock_holder h;
+  if (c) h = c->who;
+  else {
+    h.kind = "writer";
+    h.host = this_host();
+  }
+  h.alive = true;
+  return h;
+}
+
+error locked_error(const std::string& dir, const lock_holder& h, const std::string& extra = {}) {
+  return error(errc::locked, "dataset " + dir + " is locked by " + h.describe() + extra);
+}
+
+// Waits per s.timeout until the flock is ours and the content says free.
+// Returns the open file (flocked) and the verdict.
+std::pair<lock_fd, verdict> wait_free(const std::string& dir, const lock_settings& s) {
+  // Even "fail at once" retries briefly: a probe (holder()) may hold the flock
+  // for a moment, and a new holder flocks before it writes its content.
+  const auto deadline =
+      std::chrono::steady_clock::now() + std::max(s.timeout, std::chrono::milliseconds(20));
+  lock_fd l = lock_fd::open(dir);
+  for (;;) {
+    lock_holder h;
+    if (l.try_flock()) {
+      verdict v = judge(l, s);
+      if (v.free) return {std::move(l), v};
+      l.unflock();
+      h = v.holder;
+    } else {
+      h = live_holder(l);
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      std::string extra = h.kind == "maintenance" ? "; release it with `serialake unlock`" : "";
+      throw locked_error(dir, h, extra);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+}
+
+content new_grant(const std::string& kind, uint64_t generation) {
+  content c;
+  c.held = true;
+  c.who.kind = kind;
+  c.who.host = this_host();
+  c.who.pid = static_cast<int>(::getpid());
+  c.who.since_ms = c.who.heartbeat_ms = now_ms();
+  c.who.generation = generation;
+  c.token = random_token();
+  return c;
+}
+
+uint64_t broken_generation(const std::string& dir) {
+  try {
+    return std::stoull(io::read_file(break_path(dir)));
+  } catch (...) {
+    return 0;
+  }
+}
+
+class file_lock : public dataset_lock {
+ public:
+  file_lock(std::string dir, lock_fd l, content c)
+    : dir_(std::move(dir)), fd_(std::move(l)), grant_(std::move(c)) {}
+  ~file_lock() override { release(); }
+
+  uint64_t generation() const override {
+    std::lock_guard<std::mutex> g(mtx_);
+    return grant_.who.generation;
+  }
+
+  void check() override {
+    std::lock_guard<std::mutex> g(mtx_);
+    check_locked();
+  }
+
+  void heartbeat() override {
+    std::lock_guard<std::mutex> g(mtx_);
+    check_locked();
+    grant_.who.heartbeat_ms = now_ms();
+    fd_.write(grant_);
+  }
+
+  void raise_generation(uint64_t gen) override {
+    std::lock_guard<std::mutex> g(mtx_);
+    check_locked();
+    if (grant_.who.generation > gen) return;
+    grant_.who.generation = gen + 1;
+    fd_.write(grant_);
+  }
+
+  void release() override {
+    std::lock_guard<std::mutex> g(mtx_);
+    if (!fd_.f) return;
+    if (!lost_) {
+      try {
+        check_locked();
+        grant_.held = false;
+        fd_.write(grant_);  // keeps the generation for the next grant
+      } catch (const error&) {
+        // Lost or unwritable: leave the content to whoever owns it now.
+      }
+    }
+    fd_.unflock();
+    fd_.f.close();
+  }
+
+ private:
+  // REQUIRES: mtx_ held.
+  void check_locked() {
+    auto lost = [&](const std::string& why) {
+      lost_ = true;
+      return error(errc::lock_lost, "the lock on " + dir_ + " (generation " +
+                                        std::to_string(grant_.who.generation) + ") was lost: " +
+                                        why + "; nothing more can be committed");
+    };
+    if (lost_ || !fd_.f) throw lost("it was released or lost before");
+    if (io::exists(break_path(dir_)) && broken_generation(dir_) == grant_.who.generation)
+      throw lost("it was broken with `unlock --force`");
+    auto c = parse(fd_.text());
+    if (!c || !c->held || c->token != grant_.token || c->who.generation != grant_.who.generation)
+      throw lost("another writer took it over");
+  }
+
+  std::string dir_;
+  mutable std::mutex mtx_;
+  lock_fd fd_;
+  content grant_;
+  bool lost_ = false;
+};
+
+}  // namespace
+
+std::string lock_holder::describe() const {
+  if (kind == "unknown") return "an unknown holder (the lock file is unreadable)";
+  std::string s = kind + " pid " + std::to_string(pid) + " on host " + host;
+  if (since_ms) s += " since " + iso_time(since_ms);
+  s += " (generation " + std::to_string(generation) + ")";
+  return s;
+}
+
+std::string this_host() {
+  char buf[256] = {0};
+  if (::gethostname(buf, sizeof buf - 1) != 0) return "localhost";
+  return buf;
+}
+
+std::unique_ptr<dataset_lock> file_lock_backend_impl::acquire(const std::string& dir,
+                                                              const lock_settings& s) {
+  auto [l, v] = wait_free(dir, s);
+  content c = new_grant("writer", std::max(v.generation, broken_generation(dir)) + 1);
+  l.write(c);
+  io::remove_file(break_path(dir));
+  return std::make_unique<file_lock>(dir, std::move(l), std::move(c));
+}
+
+lock_holder file_lock_backend_impl::lock(const std::string& dir, const lock_settings& s) {
+  auto [l, v] = wait_free(dir, s);
+  content c = new_grant("maintenance", std::max(v.generation, broken_generation(dir)) + 1);
+  l.write(c);
+  io::remove_file(break_path(dir));
+  l.unflock();  // a maintenance lock lives in the content alone
+  return c.who;
+}
+
+std::string file_lock_backend_impl::unlock(const std::string& dir, bool force, const lock_settings& s) {
+  lock_fd l = lock_fd::open(dir);
+  if (!l.try_flock()) {
+    lock_holder h = live_holder(l);
+    if (!force) throw locked_error(dir, h, ", a live process; use --force to break its lock");
+    io::write_file_atomic(break_path(dir), std::to_string(h.generation));
+    return "broke the lock of live " + h.describe() +
+           "; its next commit fails with lock_lost and it gives the lock up";
+  }
+  verdict v = judge(l, s);
+  if (!v.free && v.holder.alive && !force)
+    throw locked_error(dir, v.holder, ", " + v.why + "; use --force to break it");
+  if (v.free && v.why == "not locked") return "dataset " + dir + " is not locked";
+  content c;
+  c.who = v.holder;
+  c.who.generation = v.generation;
+  l.write(c);  // state free, generation kept
+  std::string what = v.holder.describe();
+  if (v.holder.alive) {
+    io::write_file_atomic(break_path(dir), std::to_string(v.generation));
+    return "broke the lock of live " + what + "; its next commit fails with lock_lost";
+  }
+  return "released the lock of " + what + (v.free ? ": " + v.why : "");
+}
+
+std::optional<lock_holder> file_lock_backend_impl::holder(const std::string& dir, const lock_settings& s) {
+  if (!io::exists(lock_path(dir))) {
+    lock_fd::open(dir, false);  // throws not_found for a missing dataset
+    return std::nullopt;
+  }
+  lock_fd l = lock_fd::open(dir, false);
+  if (!l.try_flock()) return live_holder(l);
+  verdict v = judge(l, s);
+  l.unflock();
+  if (v.free) return std::nullopt;
+  return v.holder;
+}
+
+std::shared_ptr<lock_backend> file_lock_backend() {
+  static auto backend = std::make_shared<file_lock_backend_impl>();
+  return backend;
+}
+
+}  // namespace serialake

@@ -1,0 +1,279 @@
+// Cross-process access: the file lock, tested with real processes.
+
+#include <catch2/catch.hpp>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <thread>
+
+#include "actors/dataset.hpp"
+#include "core/lock_file.hpp"
+#include "core/store.hpp"
+#include "tests/process.hpp"
+#include "tests/temp_dir.hpp"
+
+using namespace serialake;
+using serialake::test::child;
+using serialake::test::temp_dir;
+using namespace std::chrono_literals;
+using steady = std::chrono::steady_clock;
+
+namespace {
+
+// A dataset with the tensors lock_child writes.
+std::string make_dataset(const temp_dir& d) {
+  auto path = d / "ds";
+  auto s = store::create(path);
+  s->create_tensor({"w", dtype::int64, "generic", {}});
+  s->create_tensor({"s", dtype::text, "text", {}});
+  return path;
+}
+
+child spawn(std::vector<std::string> args) {
+  args.insert(args.begin(), SERIALAKE_LOCK_CHILD);
+  return child(std::move(args));
+}
+
+errc open_code(engine& eng, const std::string& path, dataset_options o, std::string* msg = nullptr) {
+  try {
+    eng.open(path, o).close();
+  } catch (const error& e) {
+    if (msg) *msg = e.message();
+    return e.code();
+  }
+  return errc{};
+}
+
+double seconds_since(steady::time_point t) {
+  return std::chrono::duration<double>(steady::now() - t).count();
+}
+
+void write_lock_file(const std::string& path, const std::string& host, int64_t heartbeat_age_ms) {
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                 std::chrono::system_clock::now().time_since_epoch()).count();
+  std::ofstream(path + "/lock", std::ios::trunc)
+      << R"({"state":"held","kind":"writer","host":")" << host << R"(","pid":4242,"since_ms":)"
+      << now - 100000 << R"(,"heartbeat_ms":)" << now - heartbeat_age_ms
+      << R"(,"generation":5,"token":"feedfacecafebeef"})" << "\n";
+}
+
+}  // namespace
+
+TEST_CASE("8 processes x 1000 rows with a lock_timeout: every row once, each process in order") {
+  temp_dir d;
+  auto path = make_dataset(d);
+  std::vector<std::unique_ptr<child>> kids;
+  for (int id = 1; id <= 8; ++id)
+    kids.push_back(std::make_unique<child>(std::vector<std::string>{SERIALAKE_LOCK_CHILD, "rows", path, std::to_string(id), "1000"}));
+  for (auto& k : kids) {
+    int st = k->wait();
+    INFO(k->rest());
+    REQUIRE(WIFEXITED(st));
+    REQUIRE(WEXITSTATUS(st) == 0);
+  }
+  auto s = store::open(path, {true, {}, {}});
+  auto snap = s->snapshot();
+  REQUIRE(snap->length("w") == 8000);
+  REQUIRE(snap->length("s") == 8000);
+  std::map<int64_t, int64_t> next;  // process id -> next expected row
+  for (uint64_t i = 0; i < 8000; ++i) {
+    int64_t w = snap->read("w", i).as<int64_t>()[0];
+    REQUIRE(snap->read("s", i).data == "row " + std::to_string(w));
+    int64_t id = w / 1000000, k = w % 1000000;
+    REQUIRE(next[id] == k);
+    next[id] = k + 1;
+  }
+  CHECK(next.size() == 8);
+  // Each writer committed under its own, larger generation.
+  auto log = s->log(true);
+  for (size_t i = 1; i < log.size(); ++i) CHECK(log[i].lock_gen >= log[i - 1].lock_gen);
+  CHECK(log.back().lock_gen >= 8);
+}
+
+TEST_CASE("lock_timeout 0 fails at once naming the holder; 2 s waits for a release or gives up") {
+  temp_dir d;
+  auto path = make_dataset(d);
+  engine eng;
+  {
+    auto holder = spawn({"hold", path, "60000"});
+    REQUIRE(holder.line() == "locked");
+    dataset_options o;
+    std::string msg;
+    auto t0 = steady::now();
+    CHECK(open_code(eng, path, o, &msg) == errc::locked);
+    CHECK(seconds_since(t0) < 1.0);
+    CHECK_THAT(msg, Catch::Contains("pid " + std::to_string(holder.pid())) &&
+                        Catch::Contains(this_host()) && Catch::Contains("since"));
+    // Never released: fails after about the timeout.
+    o.lock_timeout = 2000ms;
+    t0 = steady::now();
+    CHECK(open_code(eng, path, o) == errc::locked);
+    CHECK(seconds_since(t0) >= 1.9);
+    CHECK(seconds_since(t0) < 5.0);
+    auto h = file_lock_backend()->holder(path, {});
+    REQUIRE(h);
+    CHECK(h->pid == holder.pid());
+    CHECK(h->alive);
+  }
+  {
+    auto holder = spawn({"hold", path, "500"});
+    REQUIRE(holder.line() == "locked");
+    dataset_options o;
+    o.lock_timeout = 2000ms;
+    auto t0 = steady::now();
+    CHECK(open_code(eng, path, o) == errc{});
+    CHECK(seconds_since(t0) < 1.9);
+  }
+}
+
+TEST_CASE("a SIGKILLed holder's lock is taken at once and its last commit is intact") {
+  temp_dir d;
+  auto path = make_dataset(d);
+  auto writer = spawn({"commits", path});
+  std::string last;
+  for (int i = 0; i < 50; ++i) last = writer.line();
+  REQUIRE(last.rfind("committed ", 0) == 0);
+  writer.kill();
+  writer.wait();
+  for (std::string l; !(l = writer.line(100ms)).empty();) last = l;
+  uint64_t reported = std::stoull(last.substr(10));
+  engine eng;
+  dataset_options o;
+  o.lock_timeout = 5000ms;
+  auto t0 = steady::now();
+  auto ds = eng.open(path, o);
+  CHECK(seconds_since(t0) < 1.0);
+  auto snap = ds.snapshot();
+  // The last reported commit is there; at most one more finished before the kill.
+  CHECK(snap->version() >= reported);
+  CHECK(snap->version() <= reported + 1);
+  REQUIRE(snap->length("w") == snap->length("s"));
+  for (uint64_t i = 0; i < snap->length("w"); ++i) REQUIRE(snap->read("w", i).as<int64_t>()[0] == int64_t(i));
+  ds.append_row({{"w", sample::scalar<int64_t>(dtype::int64, -1)}, {"s", sample::of_text("after")}});
+  CHECK(ds.flush().version == snap->version() + 1);
+}
+
+TEST_CASE("a stale lock from another host is taken over after the validity, a fresh one is not") {
+  temp_dir d;
+  auto path = make_dataset(d);
+  engine eng;
+  dataset_options o;
+  write_lock_file(path, "other-host.example", 60000);
+  CHECK(open_code(eng, path, o) == errc{});
+  write_lock_file(path, "other-host.example", 0);
+  std::string msg;
+  CHECK(open_code(eng, path, o, &msg) == errc::locked);
+  CHECK_THAT(msg, Catch::Contains("other-host.example") && Catch::Contains("pid 4242"));
+  // With a short validity, waiting outlasts the heartbeat and takes it over.
+  write_lock_file(path, "other-host.example", 0);
+  o.lock_validity = 300ms;
+  o.lock_timeout = 3000ms;
+  auto t0 = steady::now();
+  auto ds = eng.open(path, o);
+  CHECK(seconds_since(t0) >= 0.25);
+  // The takeover's generation is above the stale holder's.
+  ds.append_row({{"w", sample::scalar<int64_t>(dtype::int64, 0)}, {"s", sample::of_text("row 0")}});
+  CHECK(ds.flush().lock_gen > 5);
+}
+
+TEST_CASE("empty, truncated and garbage lock files are never read as free under a live holder") {
+  temp_dir d;
+  auto path = make_dataset(d);
+  engine eng;
+  dataset_options o;
+  auto holder = spawn({"hold", path, "60000"});
+  REQUIRE(holder.line() == "locked");
+  for (std::string junk : {"", "{\"state\":\"he", "\x01\x02 not json", "{\"state\":\"free\"}"}) {
+    std::ofstream(path + "/lock", std::ios::trunc) << junk;
+    CHECK(open_code(eng, path, o) == errc::locked);
+  }
+  holder.kill();
+  holder.wait();
+  // Without a live holder: an empty file is free; fresh garbage is waited out.
+  std::ofstream(path + "/lock", std::ios::trunc);
+  CHECK(open_code(eng, path, o) == errc{});
+  std::ofstream(path + "/lock", std::ios::trunc) << "garbage";
+  CHECK(open_code(eng, path, o) == errc::locked);
+  o.lock_validity = 200ms;
+  o.lock_timeout = 3000ms;
+  CHECK(open_code(eng, path, o) == errc{});
+}
+
+TEST_CASE("fencing: a writer whose lock was broken gets lock_lost; the new holder's data is intact") {
+  temp_dir d;
+  auto path = make_dataset(d);
+  auto old = spawn({"fenced", path});
+  REQUIRE(old.line() == "ready");
+  std::string what;
+  CHECK_THROWS_AS(file_lock_backend()->unlock(path, false, {}), error);  // live: needs force
+  what = file_lock_backend()->unlock(path, true, {});
+  CHECK_THAT(what, Catch::Contains("broke") && Catch::Contains(std::to_string(old.pid())));
+  old.send("go\n");
+  std::string outcome = old.line();
+  CHECK_THAT(outcome, Catch::StartsWith("error lock_lost"));
+  old.wait();
+  engine eng;
+  dataset_options o;
+  o.lock_timeout = 3000ms;
+  auto ds = eng.open(path, o);
+  ds.append_row({{"w", sample::scalar<int64_t>(dtype::int64, 7)}, {"s", sample::of_text("row 7")}});
+  auto c = ds.flush();
+  auto snap = ds.snapshot();
+  REQUIRE(snap->length("w") == 2);
+  CHECK(snap->read("w", 0).as<int64_t>()[0] == 1);  // the old writer's first commit
+  CHECK(snap->read("w", 1).as<int64_t>()[0] == 7);
+  auto log = ds.log(true);
+  CHECK(log.back().lock_gen > log.front().lock_gen);
+}
+
+TEST_CASE("a maintenance lock outlives its taker until unlock") {
+  temp_dir d;
+  auto path = make_dataset(d);
+  auto h = file_lock_backend()->lock(path, {});
+  CHECK(h.kind == "maintenance");
+  engine eng;
+  std::string msg;
+  CHECK(open_code(eng, path, {}, &msg) == errc::locked);
+  CHECK_THAT(msg, Catch::Contains("maintenance") && Catch::Contains("unlock"));
+  // Still held from another process's point of view.
+  auto probe = spawn({"hold", path, "0"});
+  CHECK_THAT(probe.line(), Catch::StartsWith("error locked"));
+  CHECK_THAT(file_lock_backend()->unlock(path, false, {}), Catch::Contains("released"));
+  CHECK(open_code(eng, path, {}) == errc{});
+  CHECK_THAT(file_lock_backend()->unlock(path, false, {}), Catch::Contains("not locked"));
+}
+
+TEST_CASE("read-only opens work beside a writer process and see new commits after refresh") {
+  temp_dir d;
+  auto path = make_dataset(d);
+  auto writer = spawn({"commits", path});
+  REQUIRE(!writer.line().empty());
+  engine eng;
+  dataset_options ro;
+  ro.read_only = true;
+  auto r = eng.open(path, ro);
+  uint64_t seen = r.snapshot()->version();
+  int newer = 0;
+  for (int i = 0; i < 20 && newer < 3; ++i) {
+    std::this_thread::sleep_for(20ms);
+    if (r.refresh()) {
+      auto snap = r.snapshot();
+      CHECK(snap->version() > seen);
+      seen = snap->version();
+      REQUIRE(snap->length("w") == snap->length("s"));
+      for (uint64_t k = 0; k < snap->length("w"); ++k) REQUIRE(snap->read("w", k).as<int64_t>()[0] == int64_t(k));
+      ++newer;
+    }
+  }
+  CHECK(newer >= 3);
+  // The holder's heartbeat moves while it writes.
+  auto h1 = file_lock_backend()->holder(path, {});
+  std::this_thread::sleep_for(300ms);
+  auto h2 = file_lock_backend()->holder(path, {});
+  REQUIRE(h1);
+  REQUIRE(h2);
+  CHECK(h2->heartbeat_ms > h1->heartbeat_ms);
+}
