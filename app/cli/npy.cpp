@@ -2,6 +2,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <filesystem>
 #include <memory>
 
 #include "core/error.hpp"
@@ -101,7 +102,9 @@ uint64_t export_npy(const snapshot& snap, const std::string& tensor, const std::
     if (std::fclose(raw) != 0) throw_io("cannot write " + file, errno);
   } catch (...) {
     f.reset();
-    std::remove(file.c_str());
+    // Only a partial regular file is ours to remove (never e.g. /dev/full).
+    std::error_code ec;
+    if (std::filesystem::is_regular_file(file, ec)) std::filesystem::remove(file, ec);
     throw;
   }
   return n;
