@@ -109,6 +109,17 @@ struct log_args {
 /// `serialake log`: named commits (all with --all), oldest first.
 int run_log(const log_args& a);
 
+struct lock_args {
+  std::string path;
+  double lock_timeout = 0;
+  bool force = false;  ///< unlock: also break a live writer's lock
+};
+/// `serialake lock`: takes the maintenance lock (held until unlock).
+int run_lock(const lock_args& a);
+/// `serialake unlock`: releases a maintenance lock or a dead holder's lock; a
+/// live writer's only with `force` (its next commit then fails with lock_lost).
+int run_unlock(const lock_args& a);
+
 /// Parses a `--tensor NAME:DTYPE[:HTYPE[:SHAPE]]` value; usage_error if malformed.
 /// SHAPE is `384`, `3x224x224` or `3,224,224`.
 tensor_spec parse_tensor_arg(const std::string& text);

@@ -126,6 +126,19 @@ int main(int argc, char** argv) {
   log->add_option("PATH", la.path, "Dataset directory")->required();
   log->add_flag("--all", la.all, "Also list commits made by flush and group commit");
 
+  lock_args lka;
+  auto* lock = command(app, "lock", "Take the maintenance lock: writers fail until unlock",
+                       "serialake lock photos.serialake");
+  lock->add_option("PATH", lka.path, "Dataset directory")->required();
+  lock->add_option("--lock-timeout", lka.lock_timeout, "Seconds to wait while another holder has it");
+
+  lock_args ula;
+  auto* unlock = command(app, "unlock", "Release the maintenance lock or a dead writer's lock",
+                         "serialake unlock photos.serialake --force");
+  unlock->add_option("PATH", ula.path, "Dataset directory")->required();
+  unlock->add_flag("--force", ula.force,
+                   "Also break a live writer's lock (its next commit fails with lock_lost)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -145,6 +158,8 @@ int main(int argc, char** argv) {
     if (exp->parsed()) return run_export(ea);
     if (commit->parsed()) return run_commit(cma);
     if (log->parsed()) return run_log(la);
+    if (lock->parsed()) return run_lock(lka);
+    if (unlock->parsed()) return run_unlock(ula);
     return fail(64, "no command given (see serialake --help)");
   } catch (const usage_error& e) {
     return fail(64, e.what());
