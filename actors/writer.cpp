@@ -4,6 +4,13 @@ namespace serialake {
 
 using detail::append_op;
 
+namespace {
+
+// Room is returned to producers in steps this large during a long drain.
+constexpr uint64_t release_step = 1 << 20;
+
+}  // namespace
+
 dataset_writer::dataset_writer(std::unique_ptr<store> st, std::shared_ptr<detail::ingest_queue> q,
                                write_policy p)
   : store_(std::move(st)), queue_(std::move(q)), policy_(p) {}
@@ -18,9 +25,11 @@ dataset_writer::~dataset_writer() {
 
 uint64_t dataset_writer::apply(append_op& op) {
   switch (op.payload.index()) {
-    case append_op::one: return store_->append(op.tensor, std::get<sample>(op.payload));
-    case append_op::rows: return store_->append_rows(std::get<std::vector<row>>(op.payload));
-    case append_op::batch: return store_->append_batch(op.tensor, std::get<std::vector<sample>>(op.payload));
+    // The op's bytes move into the store: large samples are written without a copy.
+    case append_op::one: return store_->append(op.tensor, std::move(std::get<sample>(op.payload)));
+    case append_op::rows: return store_->append_rows(std::move(std::get<std::vector<row>>(op.payload)));
+    case append_op::batch:
+      return store_->append_batch(op.tensor, std::move(std::get<std::vector<sample>>(op.payload)));
   }
   throw error(errc::internal, "unknown append kind");
 }
@@ -37,6 +46,10 @@ void dataset_writer::apply_all(append_op* ops) {
     append_op* op = ops;
     ops = op->next;
     bytes += op->bytes;
+    if (bytes >= release_step) {  // let blocked producers go on while we apply
+      queue_->release(bytes);
+      bytes = 0;
+    }
     try {
       op->index = apply(*op);
       // The bytes are in the store now; free the copy before the op completes.

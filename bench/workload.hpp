@@ -18,7 +18,7 @@ struct config {
   double deadline = 3.0;   ///< durable runs: seconds per producer
   std::string dir;         ///< where files go (a fresh temp dir under it)
   bool verify = false;
-  uint64_t queue_mb = 64;  ///< serialake: queue bound
+  uint64_t queue_mb = 16;  ///< serialake: queue bound
 };
 
 /// A sweep: every mode x size x threads cell, every store, `reps` times.

@@ -5,7 +5,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <climits>
 #include <cerrno>
 #include <condition_variable>
 #include <exception>
@@ -86,6 +88,26 @@ void file::write_all(const void* data, size_t n) {
     }
     p += w;
     n -= static_cast<size_t>(w);
+  }
+}
+
+void file::writev_all(const struct iovec* iov_in, size_t count) {
+  if (int err = injected(op::write, path_)) throw_io("cannot write " + path_, err);
+  std::vector<iovec> iov(iov_in, iov_in + count);
+  size_t at = 0;
+  while (at < iov.size()) {
+    int n = static_cast<int>(std::min<size_t>(iov.size() - at, IOV_MAX));
+    ssize_t w = ::writev(fd_, &iov[at], n);
+    if (w < 0) {
+      if (errno == EINTR) continue;
+      throw_io("cannot write " + path_, errno);
+    }
+    auto left = static_cast<size_t>(w);
+    while (at < iov.size() && left >= iov[at].iov_len) left -= iov[at++].iov_len;
+    if (left) {
+      iov[at].iov_base = static_cast<char*>(iov[at].iov_base) + left;
+      iov[at].iov_len -= left;
+    }
   }
 }
 

@@ -4,6 +4,7 @@
 // failures (a failed fdatasync, a failed write) without a broken disk.
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <cstdint>
 #include <functional>
@@ -41,6 +42,8 @@ class file {
 
   /// Writes all of [data, data+n) at the current offset.
   void write_all(const void* data, size_t n);
+  /// Writes all the buffers, in order, at the current offset.
+  void writev_all(const struct iovec* iov, size_t count);
   /// Reads exactly n bytes at `offset`; false if the file ends first.
   bool pread_exact(void* data, size_t n, uint64_t offset) const;
   /// fdatasync (fsync for a directory); throws io naming the file.

@@ -15,13 +15,11 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
+#include "core/gather_buffer.hpp"
 #include "core/schema.hpp"
 
 namespace serialake {
 namespace {
-
-// Samples at least this large (relative to the buffer) skip the write buffer.
-constexpr size_t direct_write_divisor = 4;
 
 int64_t now_ms() {
   using namespace std::chrono;
@@ -60,7 +58,7 @@ struct tensor_state {
   uint32_t out_chunk = 0;
   uint64_t out_size = 0;  // bytes of the open chunk, written or buffered
   uint64_t next_seq = 0;
-  std::string buf;        // bytes not yet written to `out`
+  gather_buffer buf{0};   // bytes not yet written to `out`
   std::vector<pending_seg> segs;
   std::vector<io::file> sealed;  // chunks sealed since the last commit, unsynced
   bool dir_dirty = false;        // a chunk file was created since the last commit
@@ -120,6 +118,7 @@ struct store::impl {
     by_name.emplace(st.spec.name, tensors.size());
     tensors.emplace_back();
     tensors.back().meta = st;
+    tensors.back().buf = gather_buffer(opts.write_buffer_bytes);
   }
 
   // Replays committed records into the in-memory index.
@@ -224,8 +223,12 @@ struct store::impl {
 
   void flush_buffer(tensor_state& t) {
     if (t.buf.empty()) return;
-    t.out.write_all(t.buf.data(), t.buf.size());
-    t.buf.clear();
+    uint64_t start = t.out_size - t.buf.size();
+    uint64_t n = t.buf.size();
+    t.buf.write_to(t.out);
+    // Start writeback now, without waiting: the next commit's fdatasync then
+    // finds little left to write instead of stalling on all of it.
+    ::sync_file_range(t.out.fd(), static_cast<off_t>(start), static_cast<off_t>(n), SYNC_FILE_RANGE_WRITE);
   }
 
   void roll(tensor_state& t) {
@@ -242,8 +245,8 @@ struct store::impl {
     t.dir_dirty = true;
   }
 
-  // REQUIRES: `s` passed check_sample for `t`.
-  uint64_t append_checked(tensor_state& t, const sample& s) {
+  // REQUIRES: `s` passed check_sample for `t`. With `take`, s.data may be moved from.
+  uint64_t append_checked(tensor_state& t, sample& s, bool take) {
     if (!t.out || t.out_size >= opts.chunk_bytes) roll(t);
     const bool dims = format::stores_dims(t.meta.spec);
     const size_t dims_len = dims ? format::dims_bytes(static_cast<uint8_t>(s.shape.size())) : 0;
@@ -262,13 +265,10 @@ struct store::impl {
                   static_cast<uint8_t>(dims ? s.shape.size() : 0)};
     if (t.buf.size() + size > opts.write_buffer_bytes) flush_buffer(t);
     if (dims) t.buf.append(reinterpret_cast<const char*>(s.shape.data()), dims_len);
-    if (s.data.size() >= opts.write_buffer_bytes / direct_write_divisor) {
-      flush_buffer(t);
-      t.out.write_all(s.data.data(), s.data.size());
-    } else {
-      if (t.buf.capacity() < opts.write_buffer_bytes) t.buf.reserve(opts.write_buffer_bytes);
-      t.buf.append(s.data);
-    }
+    if (take)
+      t.buf.append(std::move(s.data));
+    else
+      t.buf.append(s.data.data(), s.data.size());
     t.out_size += size;
     uint64_t idx = t.index.size();
     if (t.segs.empty() || t.segs.back().chunk != t.out_chunk)
@@ -417,25 +417,35 @@ void store::create_tensor(const tensor_spec& spec) {
 }
 
 uint64_t store::append(std::string_view tensor, const sample& s) {
+  return append_one(tensor, const_cast<sample&>(s), false);
+}
+
+uint64_t store::append(std::string_view tensor, sample&& s) { return append_one(tensor, s, true); }
+
+uint64_t store::append_one(std::string_view tensor, sample& s, bool take) {
   impl_->check_writable();
   tensor_state& t = impl_->find(tensor);
   check_sample(t.meta.spec, s);
   impl_->check_size(t, s);
   try {
-    return impl_->append_checked(t, s);
+    return impl_->append_checked(t, s, take);
   } catch (const error& e) {
     impl_->failed = e;  // the chunk may hold a partial sample: stop here
     throw;
   }
 }
 
-uint64_t store::append_row(const row& r) { return append_rows(&r, 1); }
+uint64_t store::append_row(const row& r) { return append_rows(const_cast<row*>(&r), 1, false); }
 
 uint64_t store::append_rows(const std::vector<row>& rows) {
-  return append_rows(rows.data(), rows.size());
+  return append_rows(const_cast<row*>(rows.data()), rows.size(), false);
 }
 
-uint64_t store::append_rows(const row* rows, size_t n) {
+uint64_t store::append_rows(std::vector<row>&& rows) {
+  return append_rows(rows.data(), rows.size(), true);
+}
+
+uint64_t store::append_rows(row* rows, size_t n, bool take) {
   impl_->check_writable();
   if (n == 0) throw error(errc::invalid_argument, "no rows to append");
   std::vector<tensor_state*> ts;
@@ -462,7 +472,7 @@ uint64_t store::append_rows(const row* rows, size_t n) {
     size_t at = 0;
     for (size_t k = 0; k < n; ++k)
       for (size_t i = 0; i < rows[k].size(); ++i, ++at) {
-        uint64_t idx = impl_->append_checked(*ts[at], rows[k][i].second);
+        uint64_t idx = impl_->append_checked(*ts[at], rows[k][i].second, take);
         if (k == 0 && i == 0) first = idx;
       }
   } catch (const error& e) {
@@ -473,6 +483,14 @@ uint64_t store::append_rows(const row* rows, size_t n) {
 }
 
 uint64_t store::append_batch(std::string_view tensor, const std::vector<sample>& samples) {
+  return append_batch(tensor, const_cast<std::vector<sample>&>(samples), false);
+}
+
+uint64_t store::append_batch(std::string_view tensor, std::vector<sample>&& samples) {
+  return append_batch(tensor, samples, true);
+}
+
+uint64_t store::append_batch(std::string_view tensor, std::vector<sample>& samples, bool take) {
   impl_->check_writable();
   if (samples.empty()) throw error(errc::invalid_argument, "empty batch");
   tensor_state& t = impl_->find(tensor);
@@ -486,7 +504,7 @@ uint64_t store::append_batch(std::string_view tensor, const std::vector<sample>&
   }
   uint64_t first = t.index.size();
   try {
-    for (auto& s : samples) impl_->append_checked(t, s);
+    for (auto& s : samples) impl_->append_checked(t, s, take);
   } catch (const error& e) {
     impl_->failed = e;
     throw;

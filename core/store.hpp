@@ -76,6 +76,9 @@ class store {
   /// Throws not_found (tensor), schema_mismatch, invalid_argument, read_only; on
   /// a throw nothing was appended.
   uint64_t append(std::string_view tensor, const sample& s);
+  /// As above, taking the sample's bytes instead of copying them (large ones
+  /// then reach the file with writev, without a copy).
+  uint64_t append(std::string_view tensor, sample&& s);
   /// Appends one sample to each named tensor, all in the same commit; checks all
   /// before writing any. Returns the index of the first tensor's new sample.
   uint64_t append_row(const row& r);
@@ -83,8 +86,10 @@ class store {
   /// written, and an error names the row (0-based) and tensor. Returns the first
   /// row's index (as append_row).
   uint64_t append_rows(const std::vector<row>& rows);
+  uint64_t append_rows(std::vector<row>&& rows);
   /// Appends samples to one tensor, all or nothing; returns the first's index.
   uint64_t append_batch(std::string_view tensor, const std::vector<sample>& samples);
+  uint64_t append_batch(std::string_view tensor, std::vector<sample>&& samples);
   /// Bytes appended since the last commit.
   uint64_t pending_bytes() const noexcept;
   /// Samples appended since the last commit.
@@ -115,7 +120,10 @@ class store {
  private:
   struct impl;
   explicit store(std::unique_ptr<impl> i);
-  uint64_t append_rows(const row* rows, size_t n);
+  // `take`: the samples' bytes may be moved from (const_cast is safe otherwise).
+  uint64_t append_one(std::string_view tensor, sample& s, bool take);
+  uint64_t append_rows(row* rows, size_t n, bool take);
+  uint64_t append_batch(std::string_view tensor, std::vector<sample>& samples, bool take);
   std::unique_ptr<impl> impl_;
 };
 
