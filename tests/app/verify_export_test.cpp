@@ -7,6 +7,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "app/cli/base64.hpp"
 #include "tests/app/cli_runner.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -15,21 +16,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// `n` rows {"id": first+i, "blob": <size bytes of value first+i>}.
+// `n` rows {"id": first+i, "blob": <size bytes of value first+i>}, as cat writes them.
 std::string blob_rows(int first, int n, size_t size) {
   std::string out;
-  for (int i = first; i < first + n; ++i) {
-    std::string bytes(size, static_cast<char>(i));
-    // base64 of `size` equal bytes, built with the CLI's own round trip in mind:
-    // the test only needs valid base64, so encode by hand.
-    static const char* abc = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    std::string b64;
-    for (size_t k = 0; k + 3 <= bytes.size(); k += 3) {
-      uint32_t v = uint32_t(uint8_t(bytes[k])) << 16 | uint32_t(uint8_t(bytes[k + 1])) << 8 | uint8_t(bytes[k + 2]);
-      for (int s = 18; s >= 0; s -= 6) b64 += abc[(v >> s) & 63];
-    }
-    out += "{\"id\":" + std::to_string(i) + ",\"blob\":\"" + b64 + "\"}\n";
-  }
+  for (int i = first; i < first + n; ++i)
+    out += "{\"id\":" + std::to_string(i) + ",\"blob\":\"" +
+           serialake::cli::base64_encode(std::string(size, static_cast<char>(i))) + "\"}\n";
   return out;
 }
 
