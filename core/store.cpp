@@ -90,6 +90,7 @@ struct store::impl {
   uint64_t lock_gen = 0;
   std::function<void()> fence;
   std::optional<error> failed;
+  std::optional<uint64_t> dropped;
   uint64_t pending_bytes = 0;
   uint64_t pending_samples = 0;
   std::string scratch;
@@ -145,27 +146,33 @@ struct store::impl {
   }
 
   // The last record may reference bytes that never reached the disk (its sync
-  // had not finished): true if every sample it names reads back with its hash.
-  bool data_intact(const format::record& r) {
+  // had not finished): true if a sample it names is missing (no file, file too
+  // short) or reads back as zeros with a wrong hash, which is what a crash leaves
+  // of unsynced appends. Full-length bytes with a wrong hash are damage, not a
+  // torn commit: the commit stays and that sample reads as corrupt (dropping
+  // the commit would hide the damage and lose its good samples).
+  bool unsynced(const format::record& r) {
     for (auto& seg : r.segments) {
-      if (!by_name.count(seg.tensor)) return true;  // apply() reports it
+      if (!by_name.count(seg.tensor)) return false;  // apply() reports it
       std::shared_ptr<io::file> f;
       try {
         f = files->get(seg.tensor, seg.chunk);
       } catch (const error& e) {
-        if (e.code() == errc::not_found) return false;
+        if (e.code() == errc::not_found) return true;
         throw;
       }
       uint64_t off = seg.start;
       std::string buf;
       for (auto& e : seg.entries) {
         buf.resize(e.size);
-        if (!f->pread_exact(buf.data(), e.size, off)) return false;
-        if (format::hash(buf.data(), e.size) != e.hash) return false;
+        if (!f->pread_exact(buf.data(), e.size, off)) return true;
+        if (format::hash(buf.data(), e.size) != e.hash &&
+            buf.find_first_not_of('\0') == std::string::npos)
+          return true;
         off += e.size;
       }
     }
-    return true;
+    return false;
   }
 
   void load(std::optional<uint64_t> at) {
@@ -179,8 +186,9 @@ struct store::impl {
     content.clear();
     auto& recs = scan.records;
     uint64_t keep_end = scan.valid_end;
-    if (!recs.empty() && !data_intact(recs.back())) {
+    if (!recs.empty() && unsynced(recs.back())) {
       // Never acknowledged: its sync did not complete before the crash.
+      dropped = recs.back().version;
       keep_end -= encoded_size(recs.back());
       recs.pop_back();
     }
@@ -386,6 +394,7 @@ void store::set_fence(std::function<void()> check) { impl_->fence = std::move(ch
 void store::fail(const error& e) {
   if (!impl_->failed) impl_->failed = e;
 }
+std::optional<uint64_t> store::dropped_commit() const noexcept { return impl_->dropped; }
 uint64_t store::last_lock_generation() const noexcept {
   return impl_->infos.empty() ? 0 : impl_->infos.back().lock_gen;
 }

@@ -114,6 +114,9 @@ class store {
   void set_fence(std::function<void()> check);
   /// Refuses every later write with `e` (e.g. the lock was lost). Keeps the first error.
   void fail(const error& e);
+  /// The version of a last commit that open() left out because its bytes never
+  /// reached the disk (a writer crashed during that commit), if any.
+  std::optional<uint64_t> dropped_commit() const noexcept;
   /// The fencing generation of the last commit (0 if none).
   uint64_t last_lock_generation() const noexcept;
 

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.hpp"
+#include "core/lock.hpp"
 #include "core/store.hpp"
 
 namespace serialake::cli {
@@ -53,9 +54,8 @@ int run_info(const info_args& a) {
   auto all = st->log(true);
   auto named = st->log(false);
 
-  // LOCK HOLDER: the current holder of the dataset lock (host, pid, since) goes
-  // here, in both the JSON and the text output, once core/lock_file.hpp provides
-  // serialake::read_lock_holder(path).
+  // Who holds the lock right now (probing it never takes it for long).
+  auto holder = file_lock_backend()->holder(a.path, lock_settings{});
 
   if (a.json) {
     nlohmann::ordered_json j;
@@ -73,6 +73,11 @@ int run_info(const info_args& a) {
                     {"chunks", s.view->chunks.size()},
                     {"bytes", s.bytes}});
     }
+    if (holder)
+      j["lock"] = {{"kind", holder->kind}, {"host", holder->host}, {"pid", holder->pid},
+                   {"since", iso_time(holder->since_ms)}, {"generation", holder->generation}};
+    else
+      j["lock"] = nullptr;
     auto& jc = j["named_commits"] = nlohmann::ordered_json::array();
     for (auto& c : named)
       jc.push_back({{"version", c.version}, {"time", iso_time(c.time_ms)},
@@ -85,6 +90,7 @@ int run_info(const info_args& a) {
   std::printf("version  %llu (%zu commit%s, %zu named)\n",
               static_cast<unsigned long long>(snap->version()), all.size(),
               all.size() == 1 ? "" : "s", named.size());
+  std::printf("lock     %s\n", holder ? holder->describe().c_str() : "free");
   std::printf("\n  %-16s %-8s %-12s %-12s %10s %7s %11s\n", "tensor", "dtype", "htype", "shape",
               "length", "chunks", "bytes");
   for (auto& s : stats) {

@@ -54,13 +54,17 @@ TEST_CASE("75: a writer in another process holds the dataset, readers are unaffe
   CHECK(cli({"commit", ds, "-m", "x"}).status == 75);
   // cat, info, verify, log and export never take the lock.
   CHECK(cli({"cat", ds}).out == rows(0, 2));
-  CHECK(cli({"info", ds}).status == 0);
+  auto info = cli({"info", ds});
+  CHECK(info.status == 0);
+  CHECK_THAT(info.out, Catch::Contains("lock     writer pid " + std::to_string(h.p.pid())));
+  CHECK_THAT(cli({"info", ds, "--json"}).out, Catch::Contains("\"pid\": " + std::to_string(h.p.pid())));
   CHECK(cli({"verify", ds}).status == 0);
   CHECK(cli({"log", ds}).status == 0);
   CHECK(cli({"export", ds, "n", "--npy", dir / "n.npy"}).status == 0);
 
   auto r = h.p.finish(rows(2, 3));
   CHECK(r.status == 0);
+  CHECK_THAT(cli({"info", ds}).out, Catch::Contains("lock     free"));
   CHECK(values(ds) == std::vector<int64_t>{0, 1, 2, 3, 4});
   CHECK(cli({"append", ds}, rows(5, 1)).status == 0);
 }

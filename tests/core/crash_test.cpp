@@ -135,6 +135,38 @@ TEST_CASE("a last commit whose chunk bytes did not reach the disk is dropped") {
   check_prefix(path, 2);
 }
 
+TEST_CASE("a last commit whose chunk tail reads back as zeros is dropped") {
+  temp_dir d;
+  auto path = d / "ds";
+  build(path, 3, 1 << 20);
+  auto chunk = chunk_paths(path)[0];
+  auto size = fs::file_size(chunk);
+  uint64_t last_commit = 0;
+  for (int i = 20; i < 30; ++i) last_commit += payload(i).size();
+  fs::resize_file(chunk, size - last_commit);
+  fs::resize_file(chunk, size);  // the last commit's bytes are a hole: zeros, as after a power cut
+  check_prefix(path, 2);
+}
+
+TEST_CASE("a flipped byte in the last commit is reported, not hidden by dropping the commit") {
+  temp_dir d;
+  auto path = d / "ds";
+  build(path, 3, 1 << 20);
+  auto chunk = chunk_paths(path)[0];
+  {
+    std::fstream f(chunk, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(-3, std::ios::end);  // inside sample 29, in the last commit
+    f.put('#');
+  }
+  auto s = store::open(path, {true, {}, {}});
+  CHECK(s->version() == 3);
+  auto problems = s->verify();
+  REQUIRE(problems.size() == 1);
+  CHECK(problems[0].index == 29);
+  CHECK(s->snapshot()->read("x", 28).data == payload(28));
+  CHECK_THROWS_AS(s->snapshot()->read("x", 29), error);
+}
+
 TEST_CASE("bytes past the committed end of a chunk are ignored") {
   temp_dir d;
   auto path = d / "ds";
