@@ -31,6 +31,7 @@ int main(int argc, char** argv) {
   config c;
   std::string mode = "buffered";
   bool matrix = false;
+  int lock_reps = 0;
   matrix_options m;
   app.add_option("--store", c.store, "serialake | core | ideal | naive")->capture_default_str();
   app.add_option("--mode", mode, "buffered | durable")->capture_default_str()
@@ -45,6 +46,8 @@ int main(int argc, char** argv) {
   app.add_flag("--verify", c.verify, "reopen and check every acknowledged sample");
   app.add_option("--queue-mb", c.queue_mb, "serialake: queue bound in MiB")->capture_default_str();
   app.add_flag("--matrix", matrix, "sweep T, S, modes and stores; print a median table");
+  app.add_option("--lock-latency", lock_reps,
+                 "measure lock hand-over after release and after SIGKILL, this many times each");
   app.add_option("--reps", m.reps, "matrix: repetitions per cell")->capture_default_str();
   app.add_option("--stores", m.stores, "matrix: stores")->delimiter(',');
   app.add_option("--modes", m.modes, "matrix: modes")->delimiter(',');
@@ -59,6 +62,7 @@ int main(int argc, char** argv) {
   }
   c.durable = mode == "durable";
   try {
+    if (lock_reps > 0) return run_lock_latency(lock_reps, c.dir);
     if (matrix) {
       m.deadline = c.deadline;
       m.dir = c.dir;

@@ -11,4 +11,8 @@ result run(const config& c);
 /// (interleaved, `reps` times), then prints medians as Markdown and writes a CSV.
 int run_matrix(const std::string& self, const matrix_options& m);
 
+/// Measures how fast a waiting writer gets the lock after another process
+/// releases it or is SIGKILLed (`reps` of each); prints one RESULT line.
+int run_lock_latency(int reps, const std::string& dir);
+
 }  // namespace serialake::bench
