@@ -11,6 +11,7 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/clock.hpp"
 #include "core/commit_log.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -20,11 +21,6 @@
 
 namespace serialake {
 namespace {
-
-int64_t now_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(system_clock::now().time_since_epoch()).count();
-}
 
 std::string random_writer_id() {
   std::random_device rd;

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/types.hpp"
 
@@ -38,8 +39,6 @@ int exit_code(errc code) noexcept;
 /// directory, shows the last commit (or `version`).
 std::unique_ptr<store> open_read(const std::string& path, std::optional<uint64_t> version);
 
-/// A commit time as ISO-8601 UTC, e.g. 2026-11-25T04:39:39Z.
-std::string iso_time(int64_t time_ms);
 
 /// Seconds (from --lock-timeout) as the engine's milliseconds; usage_error if negative.
 std::chrono::milliseconds lock_timeout_ms(double seconds);

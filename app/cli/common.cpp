@@ -37,15 +37,6 @@ std::unique_ptr<store> open_read(const std::string& path, std::optional<uint64_t
   return store::open(path, o);
 }
 
-std::string iso_time(int64_t time_ms) {
-  std::time_t secs = static_cast<std::time_t>(time_ms / 1000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[32];
-  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
-  return buf;
-}
-
 std::chrono::milliseconds lock_timeout_ms(double seconds) {
   if (!(seconds >= 0) || seconds > 1e9)
     throw usage_error("--lock-timeout must be a number of seconds >= 0");
