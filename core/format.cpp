@@ -79,19 +79,32 @@ void encode(const record& r, std::string& out) {
   }
   uint32_t body_len = static_cast<uint32_t>(out.size() - body_at);
   uint64_t h = hash(out.data() + body_at, body_len);
+  uint32_t reserved = 0;
   std::memcpy(&out[header_at], &record_magic, 4);
   std::memcpy(&out[header_at + 4], &body_len, 4);
-  std::memcpy(&out[header_at + 8], &h, 8);
+  std::memcpy(&out[header_at + 8], &r.data_len, 4);
+  std::memcpy(&out[header_at + 12], &reserved, 4);
+  std::memcpy(&out[header_at + 16], &h, 8);
+}
+
+size_t head_size(std::string_view in) noexcept {
+  if (in.size() < record_header_size) return 0;
+  uint32_t magic, body_len;
+  std::memcpy(&magic, in.data(), 4);
+  std::memcpy(&body_len, in.data() + 4, 4);
+  return magic == record_magic ? record_header_size + body_len : 0;
 }
 
 decode_status decode(std::string_view in, record& r, size_t& used) {
   if (in.size() < record_header_size) return decode_status::truncated;
-  uint32_t magic, body_len;
+  uint32_t magic, body_len, data_len, reserved;
   uint64_t h;
   std::memcpy(&magic, in.data(), 4);
   std::memcpy(&body_len, in.data() + 4, 4);
-  std::memcpy(&h, in.data() + 8, 8);
-  if (magic != record_magic) return decode_status::bad;
+  std::memcpy(&data_len, in.data() + 8, 4);
+  std::memcpy(&reserved, in.data() + 12, 4);
+  std::memcpy(&h, in.data() + 16, 8);
+  if (magic != record_magic || reserved != 0) return decode_status::bad;
   if (in.size() - record_header_size < body_len) return decode_status::truncated;
   std::string_view body = in.substr(record_header_size, body_len);
   if (hash(body.data(), body.size()) != h) return decode_status::bad;
@@ -118,7 +131,8 @@ decode_status decode(std::string_view in, record& r, size_t& used) {
     r.segments.push_back(std::move(s));
   }
   if (rd.failed || !rd.in.empty()) return decode_status::bad;
-  used = record_header_size + body_len;
+  r.data_len = data_len;
+  used = record_header_size + body_len + data_len;
   return decode_status::ok;
 }
 

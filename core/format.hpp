@@ -27,21 +27,28 @@
 // chunk is written once and never framed or rewritten.
 //
 // commits.log: a sequence of records, all integers little-endian:
-//   record  := magic:u32 (0x314B4C53, "SLK1") | body_len:u32 | body_hash:u64 | body
-//              body_hash = XXH3_64bits(body)
+//   record  := magic:u32 (0x314B4C53, "SLK1") | body_len:u32 | data_len:u32
+//              | reserved:u32 (0) | body_hash:u64 | body | data
+//              body_hash = XXH3_64bits(body); data (data_len bytes) is not
+//              covered by it: each sample in it has its own hash in the body
 //   body    := version:u64 | time_ms:i64 | lock_gen:u64 | msg_len:u32 | msg
 //              | seg_count:u32 | seg*
 //   seg     := name_len:u16 | tensor name | chunk_len:u16 | chunk file name
 //              | start:u64 | count:u32 | entry*count
+//              an empty chunk name means commits.log itself: the samples are
+//              the record's data, and start is their offset in commits.log
 //   entry   := size:u32 | ndim:u8 | hash:u64
 //              the seg's samples lie back to back in the chunk from `start`;
 //              hash = XXH3_64bits of the stored sample (dims and data)
 // version is 1 for the first record and grows by one per record. A commit is the
 // record: it is visible once the whole record is in the log with a good hash.
 //
-// Durability: a commit writes its chunk bytes, then its record, then fdatasyncs
-// the touched chunks and the log together (in parallel: one round of sync
-// latency). The next record is only written after that sync, so after a crash
+// Durability: a small commit (its samples all still in the write buffers, at most
+// one buffer's worth) writes record and samples to the log with one writev and
+// fdatasyncs the log alone: one sync of one file, as cheap as durability gets.
+// Other commits write their chunk bytes, then the record, then fdatasync the
+// touched chunks and the log together (in parallel). Data is written once either
+// way. The next record is only written after that sync, so after a crash
 // only the last record can reference unsynced bytes: recovery re-hashes the last
 // record's samples and drops it if any is missing or wrong (it was never
 // acknowledged). A torn or bad record at the end of the log is cut off; a bad
@@ -57,7 +64,7 @@
 namespace serialake::format {
 
 inline constexpr uint32_t record_magic = 0x314B4C53;
-inline constexpr size_t record_header_size = 16;
+inline constexpr size_t record_header_size = 24;
 inline constexpr const char* schema_file = "dataset.json";
 inline constexpr const char* log_file = "commits.log";
 inline constexpr const char* chunk_dir = "chunks";
@@ -85,17 +92,24 @@ struct record {
   uint64_t lock_gen = 0;
   std::string message;
   std::vector<segment> segments;
+  uint32_t data_len = 0;  ///< bytes of sample data following the body
 };
-
-/// Appends the encoded record (header and body) to `out`.
-void encode(const record& r, std::string& out);
 
 /// Outcome of decoding the record at the start of a buffer.
 enum class decode_status { ok, truncated, bad };
 
-/// Decodes the record at `in`; on ok sets `r` and `used` (bytes consumed).
-/// truncated: `in` ends inside the record; bad: wrong magic, hash or layout.
+/// Appends the header and body of `r`; its r.data_len bytes of data must follow.
+void encode(const record& r, std::string& out);
+
+/// Decodes the record at `in`, which must hold its header and body (the data
+/// may be absent); on ok sets `r` and `used` (the whole record's extent, data
+/// included). truncated: `in` ends inside header or body; bad: wrong magic,
+/// hash or layout.
 decode_status decode(std::string_view in, record& r, size_t& used);
+
+/// Header and body bytes of the record starting at `in` (0 if `in` is shorter
+/// than a header or the magic is wrong).
+size_t head_size(std::string_view in) noexcept;
 
 /// Checksum of stored sample bytes.
 uint64_t hash(const void* data, size_t size) noexcept;

@@ -37,6 +37,10 @@ void gather_buffer::append(std::string&& s) {
 void gather_buffer::write_to(io::file& f) {
   if (size_ == 0) return;
   f.writev_all(iov_.data(), iov_.size());
+  discard();
+}
+
+void gather_buffer::discard() noexcept {
   iov_.clear();
   held_.clear();
   copies_.clear();

@@ -29,6 +29,10 @@ class gather_buffer {
   bool empty() const noexcept { return size_ == 0; }
   /// Writes everything pending to `f` at its offset, then empties.
   void write_to(io::file& f);
+  /// The pending pieces, in order (valid until the next change).
+  const std::vector<iovec>& pieces() const noexcept { return iov_; }
+  /// Empties without writing (the pieces went out another way).
+  void discard() noexcept;
 
  private:
   void add(const char* p, size_t n);

@@ -11,11 +11,12 @@
 namespace serialake {
 
 std::string chunk_files::path(const std::string& tensor, const std::string& name) const {
+  if (name.empty()) return dir_ + "/" + format::log_file;  // samples inlined in the log
   return dir_ + "/" + format::chunk_dir + "/" + tensor + "/" + name;
 }
 
 std::shared_ptr<io::file> chunk_files::get(const std::string& tensor, const std::string& name) {
-  std::string key = tensor + "/" + name;
+  std::string key = name.empty() ? std::string(format::log_file) : tensor + "/" + name;
   std::lock_guard<std::mutex> g(mtx_);
   auto it = open_.find(key);
   if (it != open_.end()) return it->second;
@@ -88,15 +89,15 @@ std::vector<problem> snapshot::verify() const {
   std::vector<problem> out;
   for (auto& t : tensors_) {
     // Reads each chunk whole once; samples are checked from memory.
-    std::string cur_chunk;
+    const std::string* cur_chunk = nullptr;  // "" is a real name: the log
     std::string data;
     bool chunk_ok = false;
     for (uint64_t i = 0; i < t.length; ++i) {
       const index_entry& e = t.entry(i);
       const std::string& name = t.chunks[e.chunk];
       std::string file = files_->path(t.spec.name, name);
-      if (name != cur_chunk) {
-        cur_chunk = name;
+      if (!cur_chunk || name != *cur_chunk) {
+        cur_chunk = &name;
         chunk_ok = false;
         try {
           data = io::read_file(file);

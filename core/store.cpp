@@ -56,6 +56,7 @@ struct tensor_state {
   uint64_t next_seq = 0;
   gather_buffer buf{0};   // bytes not yet written to `out`
   std::vector<pending_seg> segs;
+  uint64_t pending = 0;          // bytes appended since the last commit
   std::vector<io::file> sealed;  // chunks sealed since the last commit, unsynced
   bool dir_dirty = false;        // a chunk file was created since the last commit
 
@@ -177,15 +178,13 @@ struct store::impl {
     if (!io::exists(log_path))
       throw error(errc::corrupt, "dataset " + dir + " has no " + format::log_file);
     log = io::file::open(log_path, ro ? O_RDONLY : O_RDWR | O_APPEND);
-    std::string content = io::read_file(log_path);
-    log_scan scan = scan_log(content, 0, 0, log_path);
-    content.clear();
+    log_scan scan = scan_log(log, 0, 0);
     auto& recs = scan.records;
     uint64_t keep_end = scan.valid_end;
     if (!recs.empty() && unsynced(recs.back())) {
       // Never acknowledged: its sync did not complete before the crash.
       dropped = recs.back().version;
-      keep_end -= encoded_size(recs.back());
+      keep_end = scan.offsets.back();
       recs.pop_back();
     }
     if (at) {
@@ -207,12 +206,6 @@ struct store::impl {
       log.truncate(keep_end);
       log.sync();
     }
-  }
-
-  static uint64_t encoded_size(const format::record& r) {
-    std::string tmp;
-    format::encode(r, tmp);
-    return tmp.size();
   }
 
   // Removes chunk files no commit references: a crashed writer's unacknowledged
@@ -274,6 +267,7 @@ struct store::impl {
     else
       t.buf.append(s.data.data(), s.data.size());
     t.out_size += size;
+    t.pending += size;
     uint64_t idx = t.index.size();
     if (t.segs.empty() || t.segs.back().chunk != t.out_chunk)
       t.segs.push_back(pending_seg{t.out_chunk, e.offset, idx, 0});
@@ -290,54 +284,119 @@ struct store::impl {
                   "tensor '" + t.meta.spec.name + "': a sample is limited to 4 GiB");
   }
 
-  commit_info do_commit(const std::string& message) {
-    if (fence) fence();
-    format::record r;
-    r.version = version + 1;
-    r.time_ms = now_ms();
-    r.lock_gen = lock_gen;
-    r.message = message;
+  // True if every pending sample is still in the write buffers and they hold at
+  // most one buffer's worth: the commit can then carry them in the log record.
+  bool can_inline() const {
+    uint64_t total = 0;
+    for (auto& t : tensors) {
+      if (t.segs.empty()) continue;
+      if (t.buf.size() != t.pending || t.segs.size() != 1) return false;
+      total += t.pending;
+    }
+    return total <= opts.write_buffer_bytes;
+  }
+
+  format::segment segment_of(const tensor_state& t, const pending_seg& ps, bool inlined) const {
+    format::segment seg{t.meta.spec.name, inlined ? std::string() : t.chunks[ps.chunk], ps.start, {}};
+    seg.entries.reserve(ps.count);
+    for (uint64_t i = ps.first; i < ps.first + ps.count; ++i) {
+      const index_entry& e = t.index[i];
+      seg.entries.push_back(format::entry{e.size, e.ndim, e.hash});
+    }
+    return seg;
+  }
+
+  // Small commit: record and samples go to the log in one writev; one file to
+  // sync. The samples' index entries then point into the log.
+  void write_inline(format::record& r) {
+    for (auto& t : tensors)
+      if (!t.segs.empty()) {
+        r.segments.push_back(segment_of(t, t.segs[0], true));
+        r.data_len += static_cast<uint32_t>(t.pending);
+      }
+    scratch.clear();
+    format::encode(r, scratch);  // once for its size: starts are fixed-width
+    uint64_t at = log_end + scratch.size();
+    for (auto& seg : r.segments) {
+      seg.start = at;
+      for (auto& e : seg.entries) at += e.size;
+    }
+    scratch.clear();
+    format::encode(r, scratch);
+    std::vector<iovec> iov{iovec{scratch.data(), scratch.size()}};
+    for (auto& t : tensors)
+      if (!t.segs.empty()) iov.insert(iov.end(), t.buf.pieces().begin(), t.buf.pieces().end());
+    log.writev_all(iov.data(), iov.size());
+    std::vector<io::file*> just_log{&log};
+    syncs.sync(just_log);
+    size_t k = 0;
+    for (auto& t : tensors) {
+      if (t.segs.empty()) continue;
+      uint32_t cid = t.chunk_id("");
+      uint64_t off = r.segments[k++].start;
+      for (uint64_t i = t.segs[0].first; i < t.index.size(); ++i) {
+        index_entry& e = t.index.at(i);
+        e.chunk = cid;
+        e.offset = off;
+        off += e.size;
+      }
+      t.out_size -= t.pending;  // none of it went to the chunk file
+      t.buf.discard();
+    }
+    log_end = at;
+  }
+
+  // Larger commit: chunk bytes first, then the record; chunks and log synced together.
+  void write_chunked(format::record& r) {
     std::vector<io::file*> to_sync;
     std::vector<io::file> dirs;
     for (auto& t : tensors) {
       if (t.segs.empty()) continue;
       flush_buffer(t);
-      for (auto& ps : t.segs) {
-        format::segment seg{t.meta.spec.name, t.chunks[ps.chunk], ps.start, {}};
-        seg.entries.reserve(ps.count);
-        for (uint64_t i = ps.first; i < ps.first + ps.count; ++i) {
-          const index_entry& e = t.index[i];
-          seg.entries.push_back(format::entry{e.size, e.ndim, e.hash});
-        }
-        r.segments.push_back(std::move(seg));
-      }
+      for (auto& ps : t.segs) r.segments.push_back(segment_of(t, ps, false));
       for (auto& f : t.sealed) to_sync.push_back(&f);
       to_sync.push_back(&t.out);
       if (t.dir_dirty) dirs.push_back(io::file::open(tensor_dir(t.meta.spec.name), O_RDONLY | O_DIRECTORY));
     }
-    if (r.segments.empty() && message.empty() && version > 0) return infos.back();
-    if (r.segments.empty() && message.empty()) return commit_info{};
     scratch.clear();
     format::encode(r, scratch);
+    log.write_all(scratch.data(), scratch.size());
+    for (auto& d : dirs) to_sync.push_back(&d);
+    to_sync.push_back(&log);
+    syncs.sync(to_sync);
+    for (auto& t : tensors) {
+      if (t.segs.empty()) continue;
+      t.sealed.clear();
+      t.dir_dirty = false;
+    }
+    log_end += scratch.size();
+  }
+
+  commit_info do_commit(const std::string& message) {
+    if (fence) fence();
+    const bool any = pending_samples > 0;
+    if (!any && message.empty()) return version > 0 ? infos.back() : commit_info{};
+    format::record r;
+    r.version = version + 1;
+    r.time_ms = now_ms();
+    r.lock_gen = lock_gen;
+    r.message = message;
     try {
-      log.write_all(scratch.data(), scratch.size());
-      for (auto& d : dirs) to_sync.push_back(&d);
-      to_sync.push_back(&log);
-      syncs.sync(to_sync);
+      if (any && can_inline())
+        write_inline(r);
+      else
+        write_chunked(r);
     } catch (...) {
       // Best effort to make the failed commit's outcome definite (absent); the
       // store refuses writes from here on either way.
       ::ftruncate(log.fd(), static_cast<off_t>(log_end));
       throw;
     }
-    // Durable: publish.
-    log_end += scratch.size();
     if (scratch.capacity() > (4u << 20)) std::string().swap(scratch);
     for (auto& t : tensors) {
       t.committed = t.index.size();
       t.segs.clear();
-      t.sealed.clear();
-      t.dir_dirty = false;
+      t.pending = 0;
     }
     version = r.version;
     infos.push_back(commit_info{r.version, r.time_ms, r.lock_gen, r.message, pending_samples});
@@ -556,9 +615,7 @@ bool store::refresh() {
     impl_->snap.reset();
     return false;
   }
-  std::string content(size - impl_->log_end, '\0');
-  if (!impl_->log.pread_exact(content.data(), content.size(), impl_->log_end)) return false;
-  log_scan scan = scan_log(content, impl_->log_end, impl_->version, impl_->log.path());
+  log_scan scan = scan_log(impl_->log, impl_->log_end, impl_->version);
   for (auto& r : scan.records) impl_->apply(r);
   impl_->log_end = scan.valid_end;
   impl_->snap.reset();

@@ -36,6 +36,8 @@ class tensor_index {
   const index_entry& operator[](uint64_t i) const {
     return (*blocks_[i / block_entries])[i % block_entries];
   }
+  /// REQUIRES: the writer, and `i` past every snapshot's length.
+  index_entry& at(uint64_t i) { return (*blocks_[i / block_entries])[i % block_entries]; }
   /// The block list, for a snapshot to share.
   const blocks& share() const noexcept { return blocks_; }
 

@@ -25,27 +25,32 @@ std::string blob_rows(int first, int n, size_t size) {
   return out;
 }
 
+// Flips one byte inside the first occurrence of `needle` in `file`; false if absent.
+bool flip_inside(const std::string& file, const std::string& needle, size_t at) {
+  std::ifstream in(file, std::ios::binary);
+  std::string content((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto pos = content.find(needle);
+  if (pos == std::string::npos) return false;
+  std::fstream f(file, std::ios::in | std::ios::out | std::ios::binary);
+  f.seekp(static_cast<std::streamoff>(pos + at));
+  f.put(static_cast<char>(needle[at] ^ 0x7f));
+  return true;
+}
+
 }  // namespace
 
 TEST_CASE("a flipped byte makes verify exit 65 naming the sample while other rows still read") {
   temp_dir dir;
   const std::string ds = dir / "ds";
   REQUIRE(cli({"create", ds, "--tensor", "id:int64", "--tensor", "blob:bytes"}).status == 0);
-  // Two appends: two commits, each in its own chunk file (one write session
-  // each). The damage goes into the first; the second is told apart by size.
+  // Two appends: two small commits, whose samples ride in their commit records
+  // in commits.log. The damage goes into sample 3 (99 bytes of value 3).
   REQUIRE(cli({"append", ds}, blob_rows(0, 10, 99)).status == 0);
   REQUIRE(cli({"append", ds}, blob_rows(10, 10, 48)).status == 0);
   REQUIRE(cli({"verify", ds}).out == "ok: 40 samples in 2 tensors checked (version 2)\n");
 
-  std::string first_chunk;
-  for (auto& e : fs::directory_iterator(dir / "ds/chunks/blob"))
-    if (fs::file_size(e.path()) == 990) first_chunk = e.path().string();
-  REQUIRE(!first_chunk.empty());
-  {
-    std::fstream f(first_chunk, std::ios::in | std::ios::out | std::ios::binary);
-    f.seekp(3 * 99 + 17);  // inside sample 3
-    f.put('\x7f');
-  }
+  const std::string first_chunk = ds + "/commits.log";
+  REQUIRE(flip_inside(first_chunk, std::string(99, '\x03'), 17));
 
   auto v = cli({"verify", ds});
   CHECK(v.status == 65);
@@ -70,11 +75,7 @@ TEST_CASE("damage in the last commit's data is reported by verify, not hidden") 
   REQUIRE(cli({"create", ds, "--tensor", "blob:bytes"}).status == 0);
   REQUIRE(cli({"append", ds}, "{\"blob\":\"AAAA\"}\n").status == 0);
   REQUIRE(cli({"append", ds}, "{\"blob\":\"BBBBBBBB\"}\n").status == 0);
-  for (auto& e : fs::directory_iterator(dir / "ds/chunks/blob")) {
-    if (fs::file_size(e.path()) != 6) continue;
-    std::fstream f(e.path(), std::ios::in | std::ios::out | std::ios::binary);
-    f.put('x');
-  }
+  REQUIRE(flip_inside(ds + "/commits.log", serialake::cli::base64_decode("BBBBBBBB"), 0));
   // The damaged commit stays visible: its sample reads as corrupt, the others
   // still read, and verify names it.
   CHECK(cli({"cat", ds, "--end", "1"}).out == "{\"blob\":\"AAAA\"}\n");
