@@ -41,7 +41,8 @@
 //              the seg's samples lie back to back in the chunk from `start`;
 //              hash = XXH3_64bits of the stored sample (dims and data)
 // version is 1 for the first record and grows by one per record. A commit is the
-// record: it is visible once the whole record is in the log with a good hash.
+// record: it is visible once the whole record (data included) is in the log and
+// its body has a good hash. Readers skip the data of records they scan.
 //
 // Durability: a small commit (its samples all still in the write buffers, at most
 // one buffer's worth) writes record and samples to the log with one writev and
@@ -49,9 +50,10 @@
 // Other commits write their chunk bytes, then the record, then fdatasync the
 // touched chunks and the log together (in parallel). Data is written once either
 // way. The next record is only written after that sync, so after a crash
-// only the last record can reference unsynced bytes: recovery re-hashes the last
-// record's samples and drops it if any is missing or wrong (it was never
-// acknowledged). A torn or bad record at the end of the log is cut off; a bad
+// only the last record can reference unsynced bytes: recovery re-reads the last
+// record's samples and drops it if one is missing or reads back as zeros with a
+// wrong hash (it was never acknowledged); full-length bytes with a wrong hash are
+// damage and stay visible as a corrupt sample. A torn or bad record at the end of the log is cut off; a bad
 // record followed by more data is corruption and is reported, not skipped.
 
 #include <cstdint>
