@@ -100,10 +100,9 @@ bool dataset_writer::drain() {
 }
 
 void dataset_writer::tick() {
-  timer_armed_ = false;
-  drain();
+  timer_armed_ = false;  // the next append after this commit arms a new timer
   try {
-    store_->commit();
+    commit({});
   } catch (const error&) {
     // Kept by the store; reported by the next flush, commit or append.
   }
