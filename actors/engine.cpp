@@ -224,7 +224,16 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
   const bool ro = opts.read_only || opts.version.has_value();
   if (opts.queue_bytes == 0) throw error(errc::invalid_argument, "queue_bytes must be positive");
   std::lock_guard<std::mutex> g(impl_->mtx);
-  std::string key = canonical(path) + (ro ? "\n" + std::to_string(opts.version.value_or(0)) : "");
+  // Create first, so the registry key is the canonical path of what exists.
+  if (opts.create && !ro && !io::exists(path + "/" + format::schema_file)) {
+    try {
+      store::create(path, opts.tuning);
+    } catch (const error& e) {
+      if (e.code() != errc::already_exists) throw;  // lost a race with another creator
+    }
+  }
+  const std::string canon = canonical(path);
+  std::string key = canon + (ro ? "\n" + std::to_string(opts.version.value_or(0)) : "");
   if (auto it = impl_->registry.find(key); it != impl_->registry.end()) {
     if (auto s = it->second.lock()) {
       std::lock_guard<std::mutex> sg(s->mtx);
@@ -239,19 +248,12 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
   // another writer. The store is opened (re-opened, after a create) under it.
   std::shared_ptr<dataset_lock> lock;
   if (!ro) {
-    if (opts.create && !io::exists(path + "/" + format::schema_file)) {
-      try {
-        store::create(path, opts.tuning);
-      } catch (const error& e) {
-        if (e.code() != errc::already_exists) throw;  // lost a race with another creator
-      }
-    }
     lock_settings ls;
     ls.timeout = opts.lock_timeout;
     ls.heartbeat = opts.lock_heartbeat;
     ls.validity = opts.lock_validity;
     auto backend = opts.locking ? opts.locking : file_lock_backend();
-    lock = backend->acquire(canonical(path), ls);
+    lock = backend->acquire(canon, ls);
   }
   open_options oo;
   oo.read_only = ro;
@@ -271,7 +273,7 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
     });
   }
   auto shared = std::make_shared<detail::dataset_shared>();
-  shared->path = canonical(path);
+  shared->path = canon;
   shared->read_only = ro;
   shared->queue = std::make_shared<detail::ingest_queue>(opts.queue_bytes, opts.queue_timeout);
   dataset_init init;

@@ -1,6 +1,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <filesystem>
 #include <chrono>
 #include <cerrno>
 #include <mutex>
@@ -169,6 +170,14 @@ TEST_CASE("opening the same path twice in one engine shares one dataset actor") 
   CHECK(a.snapshot()->read("x", 0).data == "from b");
   b.close();
   CHECK_THROWS_AS(a.append("x", sample::of_bytes("late")), error);
+  // A dataset created through a relative path is the same one by its absolute path.
+  auto rel = std::filesystem::relative(d / "rel").string();
+  auto r1 = eng.open(rel, create_opts());
+  auto r2 = eng.open(d / "rel");
+  r1.create_tensor({"y", dtype::bytes, "generic", {}});
+  r2.append("y", sample::of_bytes("same")).get();
+  r1.flush();
+  CHECK(r1.snapshot()->length("y") == 1);
   // A closed dataset can be opened again.
   auto c = eng.open(d / "ds");
   CHECK(c.snapshot()->length("x") == 1);
@@ -259,6 +268,12 @@ TEST_CASE("buffered appends are committed by the timer without a flush") {
     std::this_thread::sleep_for(10ms);
   CHECK(ds.snapshot()->length("x") == 1);
   CHECK(ds.log(true).size() == 1);
+  // The timer re-arms for appends after a timed commit.
+  ds.append("x", sample::of_bytes("tock")).get();
+  deadline = std::chrono::steady_clock::now() + 5s;
+  while (ds.snapshot()->length("x") == 1 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(10ms);
+  CHECK(ds.snapshot()->length("x") == 2);
 }
 
 TEST_CASE("errors reach the future that caused them and spare the others") {
