@@ -32,7 +32,7 @@ dataset_actor::behavior_type dataset_actor_impl(dataset_actor::stateful_pointer<
   auto writer = [self]() -> dataset_writer& { return *self->state.init.writer; };
   auto drain = [self, writer] {
     if (writer().drain())
-      self->delayed_send(self, self->state.init.commit_interval, tick_atom::value);
+      self->delayed_send(self, writer().policy().commit_interval, tick_atom::value);
   };
   return {
     [drain](drain_atom) { drain(); },

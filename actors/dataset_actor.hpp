@@ -12,7 +12,6 @@ namespace serialake {
 /// What a dataset actor starts with.
 struct dataset_init {
   std::shared_ptr<dataset_writer> writer;
-  std::chrono::milliseconds commit_interval{1000};
   std::shared_ptr<dataset_lock> lock;  ///< null for read-only datasets
   std::chrono::milliseconds heartbeat{1000};
 };

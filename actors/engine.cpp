@@ -278,7 +278,6 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
   shared->queue = std::make_shared<detail::ingest_queue>(opts.queue_bytes, opts.queue_timeout);
   dataset_init init;
   init.writer = std::make_shared<dataset_writer>(std::move(st), shared->queue, opts.policy);
-  init.commit_interval = opts.policy.commit_interval;
   init.lock = lock;
   init.heartbeat = opts.lock_heartbeat;
   shared->actor = impl_->sys->spawn<caf::detached>(dataset_actor_impl, std::move(init));

@@ -45,6 +45,7 @@ class dataset_writer {
   /// Applies queued appends, refuses any later ones, commits. Idempotent.
   void close();
   store& st() { return *store_; }
+  const write_policy& policy() const noexcept { return policy_; }
 
  private:
   void apply_all(detail::append_op* ops);
