@@ -193,24 +193,30 @@ std::pair<lock_fd, verdict> wait_free(const std::string& dir, const lock_setting
   }
 }
 
-content new_grant(const std::string& kind, uint64_t generation) {
-  content c;
-  c.held = true;
-  c.who.kind = kind;
-  c.who.host = this_host();
-  c.who.pid = static_cast<int>(::getpid());
-  c.who.since_ms = c.who.heartbeat_ms = now_ms();
-  c.who.generation = generation;
-  c.token = random_token();
-  return c;
-}
-
 uint64_t broken_generation(const std::string& dir) {
   try {
     return std::stoull(io::read_file(break_path(dir)));
   } catch (...) {
     return 0;
   }
+}
+
+// Waits until the lock is free, then writes a grant of `kind` with a generation
+// above every earlier one. Returns the file, still flocked, and the grant.
+std::pair<lock_fd, content> take(const std::string& dir, const lock_settings& s,
+                                 const std::string& kind) {
+  auto [l, v] = wait_free(dir, s);
+  content c;
+  c.held = true;
+  c.who.kind = kind;
+  c.who.host = this_host();
+  c.who.pid = static_cast<int>(::getpid());
+  c.who.since_ms = c.who.heartbeat_ms = now_ms();
+  c.who.generation = std::max(v.generation, broken_generation(dir)) + 1;
+  c.token = random_token();
+  l.write(c);
+  io::remove_file(break_path(dir));
+  return {std::move(l), std::move(c)};
 }
 
 class file_lock : public dataset_lock {
@@ -302,18 +308,12 @@ std::string this_host() {
 
 std::unique_ptr<dataset_lock> file_lock_backend_impl::acquire(const std::string& dir,
                                                               const lock_settings& s) {
-  auto [l, v] = wait_free(dir, s);
-  content c = new_grant("writer", std::max(v.generation, broken_generation(dir)) + 1);
-  l.write(c);
-  io::remove_file(break_path(dir));
+  auto [l, c] = take(dir, s, "writer");
   return std::make_unique<file_lock>(dir, std::move(l), std::move(c));
 }
 
 lock_holder file_lock_backend_impl::lock(const std::string& dir, const lock_settings& s) {
-  auto [l, v] = wait_free(dir, s);
-  content c = new_grant("maintenance", std::max(v.generation, broken_generation(dir)) + 1);
-  l.write(c);
-  io::remove_file(break_path(dir));
+  auto [l, c] = take(dir, s, "maintenance");
   l.unflock();  // a maintenance lock lives in the content alone
   return c.who;
 }
