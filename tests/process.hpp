@@ -2,6 +2,7 @@
 // A child process with pipes to its stdin and stdout, for tests that need real
 // processes (fork/exec).
 
+#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,7 +18,8 @@ class child {
  public:
   explicit child(std::vector<std::string> argv) {
     int in[2], out[2];
-    if (::pipe(in) != 0 || ::pipe(out) != 0) std::abort();
+    // CLOEXEC: siblings must not inherit our ends, or EOF never comes.
+    if (::pipe2(in, O_CLOEXEC) != 0 || ::pipe2(out, O_CLOEXEC) != 0) std::abort();
     pid_ = ::fork();
     if (pid_ == 0) {
       ::dup2(in[0], 0);
