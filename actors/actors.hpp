@@ -23,6 +23,7 @@ using reply = std::shared_ptr<std::promise<T>>;
 
 using snapshot_ptr = std::shared_ptr<const snapshot>;
 
+using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
 using tick_atom = caf::atom_constant<caf::atom("tick")>;
 using create_atom = caf::atom_constant<caf::atom("create")>;
@@ -40,6 +41,9 @@ using lost_atom = caf::atom_constant<caf::atom("lost")>;
 /// (its own thread): its handlers write and fsync. Every handler first drains the
 /// ingest queue, so an operation sees every append queued before it was sent.
 using dataset_actor = caf::typed_actor<
+    /// Producers queued appends: drains now if a batch is due, else arms one
+    /// drain after the policy's drain_delay (so a stream costs a wake-up per batch).
+    caf::reacts_to<wake_atom>,
     /// Applies all queued appends in order, completes their futures in bulk, and
     /// commits per the durability policy (durable: now, one sync for the batch).
     caf::reacts_to<drain_atom>,

@@ -35,7 +35,16 @@ dataset_actor::behavior_type dataset_actor_impl(dataset_actor::stateful_pointer<
       self->delayed_send(self, writer().policy().commit_interval, tick_atom::value);
   };
   return {
-    [drain](drain_atom) { drain(); },
+    [self, writer, drain](wake_atom) {
+      if (writer().due()) return drain();
+      if (self->state.drain_armed) return;
+      self->state.drain_armed = true;
+      self->delayed_send(self, writer().policy().drain_delay, drain_atom::value);
+    },
+    [self, drain](drain_atom) {
+      self->state.drain_armed = false;
+      drain();
+    },
     [writer](tick_atom) { writer().tick(); },
     [writer, drain](create_atom, const tensor_spec& spec, const reply<void>& r) {
       drain();

@@ -120,7 +120,7 @@ bool dataset::read_only() const { return need(s_).read_only; }
 append_future dataset::push(std::unique_ptr<append_op> op) {
   auto& s = need(s_);
   if (s.read_only) throw error(errc::read_only, "dataset " + s.path + " is open read-only");
-  if (s.queue->push(op.get())) caf::anon_send(s.get(), drain_atom::value);
+  s.queue->push(op.get());
   return append_future(op.release(), s.queue);
 }
 
@@ -275,12 +275,23 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
   auto shared = std::make_shared<detail::dataset_shared>();
   shared->path = canon;
   shared->read_only = ro;
-  shared->queue = std::make_shared<detail::ingest_queue>(opts.queue_bytes, opts.queue_timeout);
+  // Durable appends are applied at once (their writers wait); buffered ones in
+  // batches, never so large that a full queue could be waiting on itself.
+  uint64_t batch = opts.policy.mode == durability::durable
+                       ? 0
+                       : std::min(opts.policy.drain_bytes, opts.queue_bytes / 4);
+  shared->queue = std::make_shared<detail::ingest_queue>(opts.queue_bytes, opts.queue_timeout, batch);
   dataset_init init;
   init.writer = std::make_shared<dataset_writer>(std::move(st), shared->queue, opts.policy);
   init.lock = lock;
   init.heartbeat = opts.lock_heartbeat;
   shared->actor = impl_->sys->spawn<caf::detached>(dataset_actor_impl, std::move(init));
+  // Weak: the queue lives in the actor's state, and must not keep the actor alive.
+  auto weak = caf::actor_cast<caf::weak_actor_ptr>(shared->actor);
+  shared->queue->set_waker([weak] {
+    if (auto a = caf::actor_cast<caf::strong_actor_ptr>(weak))
+      caf::anon_send(caf::actor_cast<dataset_actor>(a), wake_atom::value);
+  });
   impl_->registry[key] = shared;
   dataset d;
   d.s_ = std::move(shared);

@@ -39,8 +39,9 @@ uint64_t op_bytes(const append_op& op) noexcept {
   return n;
 }
 
-ingest_queue::ingest_queue(uint64_t bound, std::optional<std::chrono::milliseconds> timeout)
-  : bound_(bound), timeout_(timeout) {}
+ingest_queue::ingest_queue(uint64_t bound, std::optional<std::chrono::milliseconds> timeout,
+                           uint64_t batch_bytes)
+  : bound_(bound), batch_bytes_(batch_bytes), timeout_(timeout) {}
 
 void ingest_queue::reserve(uint64_t bytes) {
   uint64_t q = queued_.load(std::memory_order_relaxed);
@@ -49,6 +50,7 @@ void ingest_queue::reserve(uint64_t bytes) {
       if (queued_.compare_exchange_weak(q, q + bytes, std::memory_order_acq_rel)) break;
       continue;
     }
+    hurry();  // the room comes back only as the actor applies what is queued
     std::unique_lock<std::mutex> lk(mtx_);
     room_waiters_.fetch_add(1);
     auto has_room = [&] {
@@ -71,7 +73,7 @@ void ingest_queue::reserve(uint64_t bytes) {
   }
 }
 
-bool ingest_queue::push(append_op* op) {
+void ingest_queue::push(append_op* op) {
   op->bytes = op_bytes(*op);
   reserve(op->bytes);
   append_op* h = head_.load(std::memory_order_relaxed);
@@ -82,8 +84,18 @@ bool ingest_queue::push(append_op* op) {
       throw error(closed_->code(), closed_->message());
     }
     op->next = h;
-  } while (!head_.compare_exchange_weak(h, op, std::memory_order_release, std::memory_order_relaxed));
-  return h == nullptr;
+  } while (!head_.compare_exchange_weak(h, op));
+  uint64_t before = fresh_.fetch_add(op->bytes, std::memory_order_relaxed);
+  bool crossed = before < batch_bytes_ && before + op->bytes >= batch_bytes_;
+  if (h == nullptr || crossed) wake_();
+}
+
+void ingest_queue::hurry() {
+  if (!hurried_.exchange(true)) wake_();
+}
+
+bool ingest_queue::due() const noexcept {
+  return hurried_.load() || fresh_.load(std::memory_order_relaxed) >= batch_bytes_;
 }
 
 namespace {
@@ -102,9 +114,13 @@ append_op* reverse(append_op* h) {
 }  // namespace
 
 append_op* ingest_queue::take_all() noexcept {
-  append_op* h = head_.load(std::memory_order_relaxed);
+  // Reset before the exchange: a waiter whose hurry() finds the flag still set
+  // pushed its op before this exchange, so the op is taken here (seq_cst order).
+  hurried_.store(false);
+  fresh_.store(0, std::memory_order_relaxed);
+  append_op* h = head_.load();
   if (h == nullptr || h == closed_marker) return nullptr;
-  h = head_.exchange(nullptr, std::memory_order_acquire);
+  h = head_.exchange(nullptr);
   return h == closed_marker ? nullptr : reverse(h);
 }
 
@@ -135,6 +151,7 @@ void ingest_queue::notify_done() {
 
 void ingest_queue::wait(const append_op& op) {
   if (op.state.load(std::memory_order_acquire) != append_op::pending) return;
+  hurry();
   std::unique_lock<std::mutex> lk(mtx_);
   done_waiters_.fetch_add(1);
   done_cv_.wait(lk, [&] { return op.state.load(std::memory_order_acquire) != append_op::pending; });
@@ -143,6 +160,7 @@ void ingest_queue::wait(const append_op& op) {
 
 bool ingest_queue::wait_for(const append_op& op, std::chrono::nanoseconds d) {
   if (op.state.load(std::memory_order_acquire) != append_op::pending) return true;
+  hurry();
   std::unique_lock<std::mutex> lk(mtx_);
   done_waiters_.fetch_add(1);
   bool ok = done_cv_.wait_for(

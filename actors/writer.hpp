@@ -25,6 +25,8 @@ struct write_policy {
   durability mode = durability::buffered;
   uint64_t commit_bytes = 64ull << 20;                 ///< buffered: commit at this many pending bytes
   std::chrono::milliseconds commit_interval{1000};     ///< buffered: commit this long after an append
+  uint64_t drain_bytes = 1 << 20;                      ///< buffered: apply appends in batches this large...
+  std::chrono::milliseconds drain_delay{2};            ///< ...or once the first has waited this long
 };
 
 /// The write-side logic of a dataset actor.
@@ -34,6 +36,8 @@ class dataset_writer {
                  write_policy p);
   ~dataset_writer();
 
+  /// Whether the queue holds a batch worth applying now (see ingest_queue).
+  bool due() const noexcept { return queue_->due(); }
   /// Applies every queued append and commits per the policy. Returns true when
   /// buffered appends are pending and no commit timer is armed yet: the caller
   /// should arm one and call tick() when it fires.

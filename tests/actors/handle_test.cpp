@@ -276,6 +276,49 @@ TEST_CASE("buffered appends are committed by the timer without a flush") {
   CHECK(ds.snapshot()->length("x") == 2);
 }
 
+TEST_CASE("buffered appends nobody waits for are applied within the drain delay") {
+  temp_dir d;
+  engine eng;
+  auto opts = create_opts();
+  opts.policy.commit_interval = 1h;  // only the drain timer may apply them
+  opts.policy.drain_delay = 20ms;
+  auto ds = eng.open(d / "ds", opts);
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  std::vector<append_future> fs;
+  for (int i = 0; i < 10; ++i) fs.push_back(ds.append("x", sample::of_bytes("s" + std::to_string(i))));
+  auto all_ready = [&] {
+    for (auto& f : fs)
+      if (!f.ready()) return false;
+    return true;
+  };
+  auto deadline = std::chrono::steady_clock::now() + 5s;
+  while (!all_ready() && std::chrono::steady_clock::now() < deadline) std::this_thread::sleep_for(5ms);
+  REQUIRE(all_ready());
+  for (int i = 0; i < 10; ++i) CHECK(fs[i].get() == uint64_t(i));
+}
+
+TEST_CASE("a thread waiting on a buffered append does not wait for the batch to fill") {
+  temp_dir d;
+  engine eng;
+  auto opts = create_opts();
+  opts.policy.commit_interval = 1h;
+  opts.policy.drain_delay = 1h;  // were get() not to hurry the actor, it would hang
+  auto ds = eng.open(d / "ds", opts);
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 100; ++i) CHECK(ds.append("x", sample::of_bytes("v")).get() == uint64_t(i));
+  auto f = ds.append("x", sample::of_bytes("w"));
+  CHECK(f.wait_for(10s));
+  CHECK(std::chrono::steady_clock::now() - t0 < 10s);
+  // A batch of drain_bytes is applied without anyone waiting.
+  std::vector<append_future> fs;
+  for (int i = 0; i < 400; ++i) fs.push_back(ds.append("x", sample::of_bytes(std::string(4096, 'z'))));
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  while (!fs.front().ready() && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(5ms);
+  CHECK(fs.front().ready());
+}
+
 TEST_CASE("errors reach the future that caused them and spare the others") {
   temp_dir d;
   engine eng;

@@ -25,7 +25,7 @@ TEST_CASE("a commit timer that fires with appends queued still lets the next app
   temp_dir d;
   auto st = store::create(d / "ds");
   st->create_tensor({"x", dtype::bytes, "generic", {}});
-  auto q = std::make_shared<detail::ingest_queue>(1 << 20, std::nullopt);
+  auto q = std::make_shared<detail::ingest_queue>(1 << 20, std::nullopt, 0);
   write_policy p;  // buffered
   dataset_writer w(std::move(st), q, p);
   queue_append(*q, "a");
