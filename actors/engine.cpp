@@ -9,6 +9,7 @@
 #include "actors/dataset.hpp"
 #include "actors/dataset_actor.hpp"
 #include "actors/ingest_queue.hpp"
+#include "actors/op_pool.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
 
@@ -117,18 +118,34 @@ detail::dataset_shared& need(const std::shared_ptr<detail::dataset_shared>& s) {
 const std::string& dataset::path() const { return need(s_).path; }
 bool dataset::read_only() const { return need(s_).read_only; }
 
-append_future dataset::push(std::unique_ptr<append_op> op) {
-  auto& s = need(s_);
-  if (s.read_only) throw error(errc::read_only, "dataset " + s.path + " is open read-only");
-  s.queue->push(op.get());
-  return append_future(op.release(), s.queue);
+append_future dataset::push(append_op* op) {
+  try {
+    auto& s = need(s_);
+    if (s.read_only) throw error(errc::read_only, "dataset " + s.path + " is open read-only");
+    s.queue->push(op);
+    return append_future(op, s.queue);
+  } catch (...) {
+    delete op;  // never queued: nobody else refers to it
+    throw;
+  }
 }
 
 append_future dataset::append(std::string tensor, sample smp) {
-  auto op = std::make_unique<append_op>();
+  append_op* op = detail::new_op();
   op->tensor = std::move(tensor);
   op->payload = std::move(smp);
-  return push(std::move(op));
+  return push(op);
+}
+
+append_future dataset::append(std::string_view tensor, const sample_view& v) {
+  append_op* op = detail::new_op();
+  op->tensor.assign(tensor);
+  auto* s = std::get_if<sample>(&op->payload);
+  if (!s) s = &op->payload.emplace<sample>();
+  s->type = v.type;
+  s->shape.assign(v.shape, v.shape + v.ndim);
+  s->data.assign(static_cast<const char*>(v.data), v.size);
+  return push(op);
 }
 
 append_future dataset::append_row(row r) {
@@ -138,16 +155,17 @@ append_future dataset::append_row(row r) {
 }
 
 append_future dataset::append_rows(std::vector<row> rows) {
-  auto op = std::make_unique<append_op>();
+  append_op* op = detail::new_op();
+  op->tensor.clear();
   op->payload = std::move(rows);
-  return push(std::move(op));
+  return push(op);
 }
 
 append_future dataset::append_batch(std::string tensor, std::vector<sample> samples) {
-  auto op = std::make_unique<append_op>();
+  append_op* op = detail::new_op();
   op->tensor = std::move(tensor);
   op->payload = std::move(samples);
-  return push(std::move(op));
+  return push(op);
 }
 
 void dataset::create_tensor(const tensor_spec& spec) {

@@ -39,14 +39,18 @@
 
 namespace serialake::detail {
 
-/// One queued append and its result.
+struct op_home;
+struct append_op;
+void recycle(append_op* op) noexcept;  // op_pool.hpp
+
+/// One queued append and its result. Made by new_op() and recycled (op_pool.hpp).
 struct append_op {
   /// What to append: one sample of `tensor`, rows, or a batch of samples of `tensor`.
   using payload_t = std::variant<sample, std::vector<row>, std::vector<sample>>;
   enum kind_t : uint8_t { one, rows, batch };  // payload_t's alternatives, in order
   std::string tensor;
   payload_t payload;
-  uint64_t bytes = 0;  // memory reserved against the queue bound
+  uint64_t bytes = 0;  // memory reserved against the queue bound (in a pool: held there)
   append_op* next = nullptr;
 
   // Result, written by the actor before `state` is released.
@@ -58,8 +62,12 @@ struct append_op {
   // One reference for the queue/actor side and one for the future.
   std::atomic<uint32_t> refs{2};
   void release() {
-    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) recycle(this);
   }
+
+  op_home* home = nullptr;  // the pool of the thread that made it (null: none)
+  append_op() = default;
+  ~append_op();
 };
 
 /// Memory an op holds (its node and every heap block of its payload): what the

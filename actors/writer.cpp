@@ -9,6 +9,11 @@ namespace {
 // Room is returned to producers in steps this large during a long drain.
 constexpr uint64_t release_step = 1 << 20;
 
+// Samples smaller than this are copied into the store's write buffer, so the op
+// keeps its buffer for its producer's next append (op_pool.hpp); larger ones are
+// handed over and reach the page cache with no copy of ours.
+constexpr size_t hand_over_bytes = 64 << 10;
+
 }  // namespace
 
 dataset_writer::dataset_writer(std::unique_ptr<store> st, std::shared_ptr<detail::ingest_queue> q,
@@ -25,8 +30,11 @@ dataset_writer::~dataset_writer() {
 
 uint64_t dataset_writer::apply(append_op& op) {
   switch (op.payload.index()) {
-    // The op's bytes move into the store: large samples are written without a copy.
-    case append_op::one: return store_->append(op.tensor, std::move(std::get<sample>(op.payload)));
+    case append_op::one: {
+      auto& s = std::get<sample>(op.payload);
+      return s.data.size() < hand_over_bytes ? store_->append(op.tensor, s)
+                                             : store_->append(op.tensor, std::move(s));
+    }
     case append_op::rows: return store_->append_rows(std::move(std::get<std::vector<row>>(op.payload)));
     case append_op::batch:
       return store_->append_batch(op.tensor, std::move(std::get<std::vector<sample>>(op.payload)));
@@ -52,8 +60,6 @@ void dataset_writer::apply_all(append_op* ops) {
     }
     try {
       op->index = apply(*op);
-      // The bytes are in the store now; free the copy before the op completes.
-      op->payload = sample{};
       if (policy_.mode == durability::durable)
         awaiting_.push_back(op);
       else

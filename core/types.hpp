@@ -75,6 +75,16 @@ struct sample {
   }
 };
 
+/// A sample whose bytes stay with the caller (a numpy buffer, a mapped file):
+/// dataset::append copies them once, into memory the library reuses.
+struct sample_view {
+  dtype type = dtype::bytes;
+  const uint64_t* shape = nullptr;  ///< `ndim` extents (may be null when ndim is 0)
+  size_t ndim = 0;
+  const void* data = nullptr;
+  size_t size = 0;  ///< bytes at `data`
+};
+
 /// Product of the extents (1 for a scalar).
 uint64_t element_count(const shape_t& s) noexcept;
 

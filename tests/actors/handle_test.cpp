@@ -88,6 +88,78 @@ TEST_CASE("many threads append; each sample lands once at its future's index, in
   }
 }
 
+TEST_CASE("appends from borrowed bytes land exactly, while nodes are reused across sizes and threads") {
+  temp_dir d;
+  engine eng;
+  auto ds = eng.open(d / "ds", create_opts());
+  ds.create_tensor({"m", dtype::int32, "generic", {}});
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  const int T = 4, N = 3000;
+  // Sizes shrink and grow, so a reused node's buffer must be reassigned, not kept.
+  auto size_of = [](int i) { return size_t((i * 7919) % 9000); };
+  auto byte_of = [](int p, int i, size_t k) { return char('a' + (p * 31 + i + k) % 26); };
+  std::vector<std::vector<std::pair<uint64_t, int>>> got(T);
+  std::vector<std::thread> threads;
+  for (int p = 0; p < T; ++p)
+    threads.emplace_back([&, p] {
+      std::string buf;
+      std::vector<append_future> fs;
+      for (int i = 0; i < N; ++i) {
+        buf.resize(size_of(i));
+        for (size_t k = 0; k < buf.size(); ++k) buf[k] = byte_of(p, i, k);
+        uint64_t dim = buf.size();
+        fs.push_back(ds.append("x", sample_view{dtype::bytes, &dim, 1, buf.data(), buf.size()}));
+        buf.assign(buf.size(), '#');  // the append copied: changing the source now is harmless
+        if (i % 3 == 0) {  // some futures die young: their nodes come back at once
+          got[p].emplace_back(fs.back().get(), i);
+          fs.clear();
+        }
+      }
+      for (auto& f : fs) (void)f;  // the rest are dropped unread
+    });
+  for (auto& t : threads) t.join();
+  int32_t cells[6] = {1, -2, 3, -4, 5, -6};
+  uint64_t shape[2] = {2, 3};
+  uint64_t m = ds.append("m", sample_view{dtype::int32, shape, 2, cells, sizeof cells}).get();
+  ds.flush();
+  auto snap = ds.snapshot();
+  CHECK(snap->length("x") == uint64_t(T * N));
+  for (int p = 0; p < T; ++p)
+    for (auto [idx, i] : got[p]) {
+      std::string want(size_of(i), ' ');
+      for (size_t k = 0; k < want.size(); ++k) want[k] = byte_of(p, i, k);
+      REQUIRE(snap->read("x", idx).data == want);
+    }
+  auto back = snap->read("m", m);
+  CHECK(back.shape == shape_t{2, 3});
+  CHECK(back.as<int32_t>() == std::vector<int32_t>(cells, cells + 6));
+  // A view that contradicts the tensor's dtype is refused like any sample.
+  uint64_t dim = 3;
+  CHECK_THROWS_AS(ds.append("m", sample_view{dtype::int32, &dim, 1, cells, 5}).get(), error);
+}
+
+TEST_CASE("appends of threads that exit before the actor applies them all land") {
+  temp_dir d;
+  engine eng;
+  auto opts = create_opts();
+  opts.policy.drain_delay = 50ms;  // the threads are long gone when their ops are applied
+  auto ds = eng.open(d / "ds", opts);
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  const int T = 6, N = 500;
+  for (int round = 0; round < 3; ++round) {
+    std::vector<std::thread> threads;
+    for (int p = 0; p < T; ++p)
+      threads.emplace_back([&, p] {
+        std::string v = std::to_string(round * 1000 + p) + std::string(100, 'y');
+        uint64_t dim = v.size();
+        for (int i = 0; i < N; ++i) ds.append("x", sample_view{dtype::bytes, &dim, 1, v.data(), v.size()});
+      });
+    for (auto& t : threads) t.join();
+  }
+  ds.flush();
+  CHECK(ds.snapshot()->length("x") == uint64_t(3 * T * N));
+}
+
 TEST_CASE("batched appends get contiguous indices and fail as a whole") {
   temp_dir d;
   engine eng;
