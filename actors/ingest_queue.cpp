@@ -91,7 +91,9 @@ void ingest_queue::push(append_op* op) {
 }
 
 void ingest_queue::hurry() {
-  if (!hurried_.exchange(true)) wake_();
+  // With batch_bytes_ 0 every take is due: the push that filled the stack woke
+  // the actor already, and another message would only cost it a wake-up.
+  if (batch_bytes_ > 0 && !hurried_.exchange(true)) wake_();
 }
 
 bool ingest_queue::due() const noexcept {
