@@ -15,7 +15,7 @@
 namespace serialake::detail {
 
 /// Most bytes of ops one thread keeps for reuse.
-constexpr uint64_t pool_keep_bytes = 2 << 20;
+constexpr uint64_t pool_keep_bytes = 1 << 20;
 
 /// An op in its initial state (pending, two references), from this thread's
 /// pool when it has one. Its tensor and payload hold whatever the last user left:
