@@ -30,13 +30,18 @@ dataset_actor::behavior_type dataset_actor_impl(dataset_actor::stateful_pointer<
     st.locker = self->spawn<caf::detached>(lock_actor_impl, st.init.lock,
                                            caf::actor_cast<dataset_actor>(self), st.init.heartbeat);
   auto writer = [self]() -> dataset_writer& { return *self->state.init.writer; };
-  auto drain = [self, writer] {
-    if (writer().drain())
-      self->delayed_send(self, writer().policy().commit_interval, tick_atom::value);
+  auto arm_timer = [self, writer](bool needed) {
+    if (needed) self->delayed_send(self, writer().policy().commit_interval, tick_atom::value);
   };
+  auto drain = [writer, arm_timer] { arm_timer(writer().drain()); };
   return {
-    [self, writer, drain](wake_atom) {
-      if (writer().due()) return drain();
+    [self, writer, arm_timer](wake_atom) {
+      if (writer().due()) {
+        auto r = writer().serve();
+        arm_timer(r.arm_timer);
+        if (r.wake_again) self->send(self, wake_atom::value);
+        return;
+      }
       if (self->state.drain_armed) return;
       self->state.drain_armed = true;
       self->delayed_send(self, writer().policy().drain_delay, drain_atom::value);

@@ -87,13 +87,21 @@ void ingest_queue::push(append_op* op) {
   } while (!head_.compare_exchange_weak(h, op));
   uint64_t before = fresh_.fetch_add(op->bytes, std::memory_order_relaxed);
   bool crossed = before < batch_bytes_ && before + op->bytes >= batch_bytes_;
-  if (h == nullptr || crossed) wake_();
+  // seq_cst push, then this load; end_drain stores, then loads head_: either
+  // this sees the drain ended, or end_drain sees this op.
+  if ((h == nullptr || crossed) && !draining_.load()) wake_();
 }
 
 void ingest_queue::hurry() {
   // With batch_bytes_ 0 every take is due: the push that filled the stack woke
   // the actor already, and another message would only cost it a wake-up.
-  if (batch_bytes_ > 0 && !hurried_.exchange(true)) wake_();
+  if (batch_bytes_ > 0 && !hurried_.exchange(true) && !draining_.load()) wake_();
+}
+
+bool ingest_queue::end_drain() noexcept {
+  draining_.store(false);
+  append_op* h = head_.load();
+  return h != nullptr && h != closed_marker;
 }
 
 bool ingest_queue::due() const noexcept {
@@ -124,6 +132,15 @@ append_op* ingest_queue::take_all() noexcept {
   if (h == nullptr || h == closed_marker) return nullptr;
   h = head_.exchange(nullptr);
   return h == closed_marker ? nullptr : reverse(h);
+}
+
+append_op* ingest_queue::take_within(std::chrono::nanoseconds d) noexcept {
+  auto deadline = std::chrono::steady_clock::now() + d;
+  while (head_.load(std::memory_order_relaxed) == nullptr) {
+    if (std::chrono::steady_clock::now() >= deadline) return nullptr;
+    __builtin_ia32_pause();
+  }
+  return take_all();
 }
 
 append_op* ingest_queue::close(const error& why) {

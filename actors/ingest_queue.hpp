@@ -97,6 +97,15 @@ class ingest_queue {
   bool due() const noexcept;
   /// Actor: takes every queued op, oldest first (a singly linked list).
   append_op* take_all() noexcept;
+  /// Actor: from here to end_drain() producers do not wake the actor: it is
+  /// awake and will look at the queue again (a wake per push would only fill
+  /// its mailbox).
+  void begin_drain() noexcept { draining_.store(true); }
+  /// Actor: ends begin_drain(); true if ops are queued whose producers relied on
+  /// it: the actor must wake itself.
+  bool end_drain() noexcept;
+  /// Actor: like take_all, but if nothing is queued, polls for up to `d` first.
+  append_op* take_within(std::chrono::nanoseconds d) noexcept;
   /// Actor: takes every queued op and refuses all later pushes with `why`.
   append_op* close(const error& why);
   /// Actor: returns room for `bytes` to producers.
@@ -122,6 +131,7 @@ class ingest_queue {
   std::atomic<uint64_t> peak_{0};
   std::atomic<uint64_t> fresh_{0};     // bytes pushed since the last take
   std::atomic<bool> hurried_{false};   // a waiter asked for a take; reset by take_all
+  std::atomic<bool> draining_{false};  // between begin_drain and end_drain
   std::function<void()> wake_ = [] {};
   const uint64_t bound_;
   const uint64_t batch_bytes_;

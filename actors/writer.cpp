@@ -9,6 +9,9 @@ namespace {
 // Room is returned to producers in steps this large during a long drain.
 constexpr uint64_t release_step = 1 << 20;
 
+// Commits one serve() may make before the actor looks at its mailbox again.
+constexpr int max_rounds = 8;
+
 // Samples smaller than this are copied into the store's write buffer, so the op
 // keeps its buffer for its producer's next append (op_pool.hpp); larger ones are
 // handed over and reach the page cache with no copy of ours.
@@ -86,8 +89,9 @@ commit_info dataset_writer::commit_awaiting(const std::string& message) {
   return info;
 }
 
-bool dataset_writer::drain() {
-  append_op* ops = queue_->take_all();
+bool dataset_writer::drain() { return apply_and_commit(queue_->take_all()); }
+
+bool dataset_writer::apply_and_commit(append_op* ops) {
   if (!ops) return false;
   apply_all(ops);
   try {
@@ -103,6 +107,20 @@ bool dataset_writer::drain() {
     return true;
   }
   return false;
+}
+
+dataset_writer::serve_result dataset_writer::serve() {
+  queue_->begin_drain();
+  serve_result r;
+  r.arm_timer = drain();
+  // Durable: the writers just woken append again within microseconds; catching
+  // their appends here spares this thread a wake-up (tens of us on a VM). A
+  // bounded number of rounds, so control messages in the mailbox get their turn.
+  const bool linger = policy_.mode == durability::durable && policy_.linger.count() > 0;
+  for (int round = 1; linger && round < max_rounds; ++round)
+    if (!apply_and_commit(queue_->take_within(policy_.linger))) break;
+  r.wake_again = queue_->end_drain();
+  return r;
 }
 
 void dataset_writer::tick() {

@@ -27,6 +27,8 @@ struct write_policy {
   std::chrono::milliseconds commit_interval{1000};     ///< buffered: commit this long after an append
   uint64_t drain_bytes = 1 << 20;                      ///< buffered: apply appends in batches this large...
   std::chrono::milliseconds drain_delay{2};            ///< ...or once the first has waited this long
+  /// durable: after a commit, wait this long for more appends before sleeping
+  std::chrono::microseconds linger{50};
 };
 
 /// The write-side logic of a dataset actor.
@@ -42,6 +44,16 @@ class dataset_writer {
   /// buffered appends are pending and no commit timer is armed yet: the caller
   /// should arm one and call tick() when it fires.
   bool drain();
+
+  /// What the actor does after serve().
+  struct serve_result {
+    bool arm_timer = false;   ///< as drain()'s result
+    bool wake_again = false;  ///< appends came in that rely on this serve: wake yourself
+  };
+  /// A producer woke the actor: drain, and in durable mode keep taking the
+  /// appends that follow each commit for a few rounds. Producers do not wake the
+  /// actor meanwhile (ingest_queue::begin_drain).
+  serve_result serve();
   /// The commit timer fired.
   void tick();
   /// Applies queued appends and commits them, with `message`, as one version.
@@ -52,6 +64,7 @@ class dataset_writer {
   const write_policy& policy() const noexcept { return policy_; }
 
  private:
+  bool apply_and_commit(detail::append_op* ops);
   void apply_all(detail::append_op* ops);
   uint64_t apply(detail::append_op& op);
   void finish(detail::append_op* op, const error* e);

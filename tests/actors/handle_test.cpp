@@ -391,6 +391,33 @@ TEST_CASE("a thread waiting on a buffered append does not wait for the batch to 
   CHECK(fs.front().ready());
 }
 
+TEST_CASE("under a steady stream of durable appends, control calls still get through") {
+  temp_dir d;
+  engine eng;
+  auto ds = eng.open(d / "ds", create_opts(durability::durable));
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  std::atomic<bool> stop{false};
+  std::atomic<uint64_t> appended{0};
+  std::vector<std::thread> threads;
+  for (int p = 0; p < 6; ++p)
+    threads.emplace_back([&] {
+      while (!stop) {
+        ds.append("x", sample::of_bytes("d")).get();
+        ++appended;
+      }
+    });
+  // The actor lingers for more appends after each commit; it must still come
+  // back to its mailbox, or these calls would wait for the producers to stop.
+  for (int i = 0; i < 20; ++i) {
+    uint64_t before = appended.load();
+    ds.flush();
+    CHECK(ds.snapshot()->length("x") >= before);
+  }
+  stop = true;
+  for (auto& t : threads) t.join();
+  CHECK(ds.snapshot()->length("x") == appended.load());
+}
+
 TEST_CASE("errors reach the future that caused them and spare the others") {
   temp_dir d;
   engine eng;
