@@ -10,8 +10,10 @@
 // Woken while no take is due(), the actor waits a little for more (a timer), so a
 // steady stream of appends costs one message and one wake-up per batch, not one
 // per sample: a wake-up is several microseconds, a 4 KiB append about one.
-// Nothing is stranded: whenever the stack is non-empty, the push that made it
-// non-empty has woken the actor, and a woken actor takes now or arms its timer.
+// While the actor drains (begin_drain .. end_drain) producers do not wake it; at
+// end_drain it wakes itself if anything came in. Nothing is stranded: whenever
+// the stack is non-empty, the push that made it non-empty has woken the actor or
+// found it draining, and a woken actor takes now or arms its timer.
 // Real-time order holds: an op pushed after another op's future completed was
 // pushed after that op was taken, so it is applied later and gets a higher index.
 //
