@@ -38,14 +38,16 @@ using length_atom = caf::atom_constant<caf::atom("length")>;
 using lost_atom = caf::atom_constant<caf::atom("lost")>;
 
 /// Owns one open dataset's store; the only code that mutates it. Runs detached
-/// (its own thread): its handlers write and fsync. Every handler first drains the
-/// ingest queue, so an operation sees every append queued before it was sent.
+/// (its own thread): its handlers write and fsync. Handlers that read or change
+/// the dataset first drain the ingest queue, so they see every append queued
+/// before their message was sent.
 using dataset_actor = caf::typed_actor<
-    /// Producers queued appends: drains now if a batch is due, else arms one
-    /// drain after the policy's drain_delay (so a stream costs a wake-up per batch).
+    /// Producers queued appends: if a batch is due, applies and commits them
+    /// (durable: also the appends that follow for a few commits, see
+    /// dataset_writer::serve); else arms one drain_atom after drain_delay.
     caf::reacts_to<wake_atom>,
-    /// Applies all queued appends in order, completes their futures in bulk, and
-    /// commits per the durability policy (durable: now, one sync for the batch).
+    /// The delayed drain armed by wake_atom: applies all queued appends in order,
+    /// completes their futures in bulk, commits per the durability policy.
     caf::reacts_to<drain_atom>,
     /// Buffered mode's commit timer: commits what is pending.
     caf::reacts_to<tick_atom>,

@@ -91,7 +91,7 @@ append_future::~append_future() {
 
 uint64_t append_future::get() {
   if (!op_) throw error(errc::invalid_argument, "get() on an empty append_future");
-  q_->wait(*op_);
+  q_->wait_done(*op_);
   if (op_->state.load(std::memory_order_acquire) == append_op::failed) throw *op_->err;
   return op_->index;
 }
@@ -101,7 +101,7 @@ bool append_future::ready() const noexcept {
 }
 
 bool append_future::wait_for(std::chrono::nanoseconds d) const {
-  return op_ && q_->wait_for(*op_, d);
+  return op_ && q_->wait_done(*op_, d);
 }
 
 // -- dataset -------------------------------------------------------------------
@@ -138,14 +138,20 @@ append_future dataset::append(std::string tensor, sample smp) {
 }
 
 append_future dataset::append(std::string_view tensor, const sample_view& v) {
-  append_op* op = detail::new_op();
+  std::unique_ptr<append_op> op(detail::new_op());  // freed if a copy below throws
   op->tensor.assign(tensor);
   auto* s = std::get_if<sample>(&op->payload);
   if (!s) s = &op->payload.emplace<sample>();
   s->type = v.type;
   s->shape.assign(v.shape, v.shape + v.ndim);
-  s->data.assign(static_cast<const char*>(v.data), v.size);
-  return push(op);
+  const char* bytes = static_cast<const char*>(v.data);
+  // A reused buffer far larger than this sample would count (and hold) its
+  // whole capacity against the queue bound: start a fitting one instead.
+  if (s->data.capacity() > 2 * v.size + 4096)
+    std::string(bytes, v.size).swap(s->data);
+  else
+    s->data.assign(bytes, v.size);
+  return push(op.release());
 }
 
 append_future dataset::append_row(row r) {

@@ -6,11 +6,15 @@ namespace {
 // Marks a closed queue in head_; never dereferenced.
 append_op* const closed_marker = reinterpret_cast<append_op*>(alignof(append_op));
 
-}  // namespace
-
-namespace {
-
 constexpr uint64_t malloc_overhead = 16;
+
+inline void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#elif defined(__aarch64__)
+  asm volatile("yield");
+#endif
+}
 
 uint64_t heap_bytes(const std::string& s) noexcept {
   return s.capacity() > 15 ? s.capacity() + 1 + malloc_overhead : 0;
@@ -85,17 +89,26 @@ void ingest_queue::push(append_op* op) {
     }
     op->next = h;
   } while (!head_.compare_exchange_weak(h, op));
-  uint64_t before = fresh_.fetch_add(op->bytes, std::memory_order_relaxed);
+  uint64_t before = fresh_.fetch_add(op->bytes);
   bool crossed = before < batch_bytes_ && before + op->bytes >= batch_bytes_;
   // seq_cst push, then this load; end_drain stores, then loads head_: either
   // this sees the drain ended, or end_drain sees this op.
-  if ((h == nullptr || crossed) && !draining_.load()) wake_();
+  if ((h == nullptr || crossed) && !draining_.load()) wake();
+}
+
+void ingest_queue::wake() noexcept {
+  try {
+    wake_();
+  } catch (...) {
+    // Out of memory for a message: the op is queued (it must not be freed now),
+    // and the next push, waiter or timer wakes the actor.
+  }
 }
 
 void ingest_queue::hurry() {
   // With batch_bytes_ 0 every take is due: the push that filled the stack woke
   // the actor already, and another message would only cost it a wake-up.
-  if (batch_bytes_ > 0 && !hurried_.exchange(true) && !draining_.load()) wake_();
+  if (batch_bytes_ > 0 && !hurried_.exchange(true) && !draining_.load()) wake();
 }
 
 bool ingest_queue::end_drain() noexcept {
@@ -105,7 +118,7 @@ bool ingest_queue::end_drain() noexcept {
 }
 
 bool ingest_queue::due() const noexcept {
-  return hurried_.load() || fresh_.load(std::memory_order_relaxed) >= batch_bytes_;
+  return hurried_.load() || fresh_.load() >= batch_bytes_;
 }
 
 namespace {
@@ -127,7 +140,7 @@ append_op* ingest_queue::take_all() noexcept {
   // Reset before the exchange: a waiter whose hurry() finds the flag still set
   // pushed its op before this exchange, so the op is taken here (seq_cst order).
   hurried_.store(false);
-  fresh_.store(0, std::memory_order_relaxed);
+  fresh_.store(0);
   append_op* h = head_.load();
   if (h == nullptr || h == closed_marker) return nullptr;
   h = head_.exchange(nullptr);
@@ -138,7 +151,7 @@ append_op* ingest_queue::take_within(std::chrono::nanoseconds d) noexcept {
   auto deadline = std::chrono::steady_clock::now() + d;
   while (head_.load(std::memory_order_relaxed) == nullptr) {
     if (std::chrono::steady_clock::now() >= deadline) return nullptr;
-    __builtin_ia32_pause();
+    cpu_relax();
   }
   return take_all();
 }
@@ -168,22 +181,17 @@ void ingest_queue::notify_done() {
   }
 }
 
-void ingest_queue::wait(const append_op& op) {
-  if (op.state.load(std::memory_order_acquire) != append_op::pending) return;
+bool ingest_queue::wait_done(const append_op& op, std::optional<std::chrono::nanoseconds> d) {
+  auto done = [&] { return op.state.load(std::memory_order_acquire) != append_op::pending; };
+  if (done()) return true;
   hurry();
   std::unique_lock<std::mutex> lk(mtx_);
   done_waiters_.fetch_add(1);
-  done_cv_.wait(lk, [&] { return op.state.load(std::memory_order_acquire) != append_op::pending; });
-  done_waiters_.fetch_sub(1);
-}
-
-bool ingest_queue::wait_for(const append_op& op, std::chrono::nanoseconds d) {
-  if (op.state.load(std::memory_order_acquire) != append_op::pending) return true;
-  hurry();
-  std::unique_lock<std::mutex> lk(mtx_);
-  done_waiters_.fetch_add(1);
-  bool ok = done_cv_.wait_for(
-      lk, d, [&] { return op.state.load(std::memory_order_acquire) != append_op::pending; });
+  bool ok = true;
+  if (d)
+    ok = done_cv_.wait_for(lk, *d, done);
+  else
+    done_cv_.wait(lk, done);
   done_waiters_.fetch_sub(1);
   return ok;
 }

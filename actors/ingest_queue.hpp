@@ -115,10 +115,9 @@ class ingest_queue {
   /// Actor: wakes futures waiting for results just published.
   void notify_done();
 
-  /// Future: blocks until `op` has a result (hurrying the actor).
-  void wait(const append_op& op);
-  /// Future: like wait, up to `d`; false on timeout.
-  bool wait_for(const append_op& op, std::chrono::nanoseconds d);
+  /// Future: blocks until `op` has a result (hurrying the actor), at most `d`
+  /// if given; false on timeout.
+  bool wait_done(const append_op& op, std::optional<std::chrono::nanoseconds> d = std::nullopt);
 
   /// Bytes reserved right now (pushed, not yet applied).
   uint64_t queued_bytes() const noexcept { return queued_.load(std::memory_order_relaxed); }
@@ -127,6 +126,7 @@ class ingest_queue {
 
  private:
   void reserve(uint64_t bytes);
+  void wake() noexcept;  // calls wake_; never throws (a queued op must stay queued)
 
   std::atomic<append_op*> head_{nullptr};
   std::atomic<uint64_t> queued_{0};

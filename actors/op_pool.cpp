@@ -21,9 +21,11 @@ namespace {
 // Marks the return stack of an exited thread; never dereferenced.
 append_op* const gone = reinterpret_cast<append_op*>(alignof(append_op));
 
-// This thread's pool while it has one (trivially destructible, so it is still
-// readable while other thread_local objects are destroyed).
+// This thread's pool while it has one, and whether it is gone (trivially
+// destructible, so both stay readable while other thread_local objects are
+// destroyed: one of those may still append).
 thread_local op_home* this_home = nullptr;
+thread_local bool pool_gone = false;
 
 void delete_all(append_op* op) noexcept {
   while (op) {
@@ -38,6 +40,7 @@ struct home_holder {
   home_holder() { this_home = home; }
   ~home_holder() {
     this_home = nullptr;
+    pool_gone = true;
     delete_all(home->returned.exchange(gone));  // later returns see `gone` and delete
     delete_all(home->free);
     home->free = nullptr;
@@ -57,6 +60,7 @@ append_op::~append_op() {
 }
 
 append_op* new_op() {
+  if (pool_gone) return new append_op;  // the thread is exiting: no pool to return to
   op_home& h = my_home();
   if (!h.free) {
     append_op* r = h.returned.exchange(nullptr);

@@ -5,8 +5,11 @@
 // faults: measured at 10-15 % of a 4 KiB append). Instead the last reference
 // pushes the op onto its home thread's return stack (one CAS), and that thread's
 // next append reuses it, keeping its buffers' capacity: a steady stream of
-// appends allocates nothing. Each thread keeps at most `pool_keep_bytes`; ops of
-// a thread that has exited are simply deleted.
+// appends allocates nothing. Each thread keeps at most `pool_keep_bytes` on its
+// free list and as much on its return stack; ops of a thread that has exited are
+// simply deleted. Ops whose future is still held come back without their
+// payload (see dataset_writer::finish), so a program that keeps futures around
+// does not keep every sample's bytes too.
 
 #include <cstdint>
 
@@ -14,7 +17,7 @@
 
 namespace serialake::detail {
 
-/// Most bytes of ops one thread keeps for reuse.
+/// Most bytes of ops one thread keeps for reuse, on each of its two lists.
 constexpr uint64_t pool_keep_bytes = 1 << 20;
 
 /// An op in its initial state (pending, two references), from this thread's

@@ -46,6 +46,11 @@ uint64_t dataset_writer::apply(append_op& op) {
 }
 
 void dataset_writer::finish(append_op* op, const error* e) {
+  // The future still holds the op: drop the sample bytes now, or a program that
+  // keeps its futures would keep every sample too. (Ops whose future is gone
+  // keep their buffers for their producer's next append.)
+  // (emplace, not assignment: a string moved from an empty one keeps its buffer)
+  if (op->refs.load(std::memory_order_acquire) > 1) op->payload.emplace<sample>();
   if (e) op->err = std::make_unique<error>(*e);
   op->state.store(e ? append_op::failed : append_op::done, std::memory_order_release);
   op->release();
@@ -69,6 +74,9 @@ void dataset_writer::apply_all(append_op* ops) {
         finish(op, nullptr);
     } catch (const error& e) {
       finish(op, &e);
+    } catch (const std::exception& e) {  // e.g. bad_alloc: still this op's failure only
+      error err(errc::internal, e.what());
+      finish(op, &err);
     }
   }
   queue_->release(bytes);
@@ -111,15 +119,23 @@ bool dataset_writer::apply_and_commit(append_op* ops) {
 
 dataset_writer::serve_result dataset_writer::serve() {
   queue_->begin_drain();
+  struct end_drain {  // whatever happens, producers must be able to wake us again
+    detail::ingest_queue& q;
+    bool* again;
+    ~end_drain() { *again = q.end_drain(); }
+  };
   serve_result r;
-  r.arm_timer = drain();
-  // Durable: the writers just woken append again within microseconds; catching
-  // their appends here spares this thread a wake-up (tens of us on a VM). A
-  // bounded number of rounds, so control messages in the mailbox get their turn.
-  const bool linger = policy_.mode == durability::durable && policy_.linger.count() > 0;
-  for (int round = 1; linger && round < max_rounds; ++round)
-    if (!apply_and_commit(queue_->take_within(policy_.linger))) break;
-  r.wake_again = queue_->end_drain();
+  {
+    end_drain guard{*queue_, &r.wake_again};
+    append_op* ops = queue_->take_all();
+    // Durable: the writers just woken append again within microseconds; catching
+    // their appends here spares this thread a wake-up (tens of us on a VM). A
+    // bounded number of rounds, so control messages in the mailbox get their turn.
+    const bool linger = ops && policy_.mode == durability::durable && policy_.linger.count() > 0;
+    r.arm_timer = apply_and_commit(ops);
+    for (int round = 1; linger && round < max_rounds; ++round)
+      if (!apply_and_commit(queue_->take_within(policy_.linger))) break;
+  }
   return r;
 }
 

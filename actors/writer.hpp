@@ -25,7 +25,7 @@ struct write_policy {
   durability mode = durability::buffered;
   uint64_t commit_bytes = 64ull << 20;                 ///< buffered: commit at this many pending bytes
   std::chrono::milliseconds commit_interval{1000};     ///< buffered: commit this long after an append
-  uint64_t drain_bytes = 1 << 20;                      ///< buffered: apply appends in batches this large...
+  uint64_t drain_bytes = 1 << 20;                      ///< buffered: apply appends in batches this large (at most queue_bytes / 4)...
   std::chrono::milliseconds drain_delay{2};            ///< ...or once the first has waited this long
   /// durable: after a commit, wait this long for more appends before sleeping
   std::chrono::microseconds linger{50};

@@ -4,6 +4,11 @@
 #include <filesystem>
 #include <chrono>
 #include <cerrno>
+#if defined(__SANITIZE_ADDRESS__)
+extern "C" size_t __sanitizer_get_current_allocated_bytes();  // libasan; g++ ships no header for it
+#else
+#include <malloc.h>
+#endif
 #include <mutex>
 #include <set>
 #include <thread>
@@ -158,6 +163,64 @@ TEST_CASE("appends of threads that exit before the actor applies them all land")
   }
   ds.flush();
   CHECK(ds.snapshot()->length("x") == uint64_t(3 * T * N));
+}
+
+namespace {
+
+// Bytes the program has allocated and not freed (ASan's own count under ASan,
+// whose quarantine keeps freed blocks resident).
+uint64_t live_heap_bytes() {
+#if defined(__SANITIZE_ADDRESS__)
+  return __sanitizer_get_current_allocated_bytes();
+#else
+  struct mallinfo2 m = mallinfo2();
+  return m.uordblks + m.hblkhd;
+#endif
+}
+
+// Appends one sample when the thread that owns it exits.
+struct append_at_exit {
+  dataset* ds = nullptr;
+  ~append_at_exit() {
+    if (ds) ds->append("x", sample::of_bytes("at exit")).get();
+  }
+};
+
+}  // namespace
+
+TEST_CASE("futures kept after their appends completed do not keep the samples' bytes") {
+  temp_dir d;
+  engine eng;
+  auto ds = eng.open(d / "ds", create_opts());
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  std::string v(32 << 10, 'k');
+  uint64_t dim = v.size();
+  std::vector<append_future> fs;
+  ds.append("x", sample_view{dtype::bytes, &dim, 1, v.data(), v.size()}).get();
+  uint64_t before = live_heap_bytes();
+  for (int i = 0; i < 3000; ++i)  // 96 MiB of samples, all futures kept
+    fs.push_back(ds.append("x", sample_view{dtype::bytes, &dim, 1, v.data(), v.size()}));
+  ds.flush();
+  for (auto& f : fs) REQUIRE(f.ready());
+  uint64_t grown = live_heap_bytes() - before;
+  INFO("the heap grew by " << (grown >> 20) << " MiB");
+  CHECK(grown < (48ull << 20));  // the queue bound is 16 MiB; held samples would be 96 MiB
+}
+
+TEST_CASE("a thread_local destroyed after the thread's node pool can still append") {
+  temp_dir d;
+  engine eng;
+  auto ds = eng.open(d / "ds", create_opts());
+  ds.create_tensor({"x", dtype::bytes, "generic", {}});
+  std::thread([&] {
+    static thread_local append_at_exit late;  // constructed before the pool: destroyed after it
+    late.ds = &ds;
+    ds.append("x", sample::of_bytes("first")).get();
+  }).join();
+  ds.flush();
+  auto snap = ds.snapshot();
+  REQUIRE(snap->length("x") == 2);
+  CHECK(snap->read("x", 1).data == "at exit");
 }
 
 TEST_CASE("batched appends get contiguous indices and fail as a whole") {
