@@ -47,6 +47,25 @@ ingest_queue::ingest_queue(uint64_t bound, std::optional<std::chrono::millisecon
                            uint64_t batch_bytes)
   : bound_(bound), batch_bytes_(batch_bytes), timeout_(timeout) {}
 
+template <class Pred>
+bool ingest_queue::waitlist::wait(std::unique_lock<std::mutex>& lk,
+                                  std::optional<std::chrono::nanoseconds> d, Pred ready) {
+  count.fetch_add(1);
+  bool ok = true;
+  if (d)
+    ok = cv.wait_for(lk, *d, ready);
+  else
+    cv.wait(lk, ready);
+  count.fetch_sub(1);
+  return ok;
+}
+
+void ingest_queue::waitlist::notify(std::mutex& m) {
+  if (count.load() == 0) return;
+  { std::lock_guard<std::mutex> g(m); }  // a waiter between its check and its sleep gets this notify
+  cv.notify_all();
+}
+
 void ingest_queue::reserve(uint64_t bytes) {
   uint64_t q = queued_.load(std::memory_order_relaxed);
   for (;;) {
@@ -56,17 +75,10 @@ void ingest_queue::reserve(uint64_t bytes) {
     }
     hurry();  // the room comes back only as the actor applies what is queued
     std::unique_lock<std::mutex> lk(mtx_);
-    room_waiters_.fetch_add(1);
-    auto has_room = [&] {
+    bool ok = room_.wait(lk, timeout_, [&] {
       q = queued_.load();
       return closed_ || q == 0 || q + bytes <= bound_;
-    };
-    bool ok = true;
-    if (timeout_)
-      ok = room_cv_.wait_for(lk, *timeout_, has_room);
-    else
-      room_cv_.wait(lk, has_room);
-    room_waiters_.fetch_sub(1);
+    });
     if (closed_) throw error(closed_->code(), closed_->message());
     if (!ok)
       throw error(errc::timeout, "the dataset's write queue stayed full for " +
@@ -161,39 +173,24 @@ append_op* ingest_queue::close(const error& why) {
     std::lock_guard<std::mutex> g(mtx_);
     closed_ = why;
   }
-  room_cv_.notify_all();
+  room_.cv.notify_all();  // closed_ is set under mtx_: no waiter can miss it
   append_op* h = head_.exchange(closed_marker, std::memory_order_acq_rel);
   return h == closed_marker ? nullptr : reverse(h);
 }
 
 void ingest_queue::release(uint64_t bytes) {
   queued_.fetch_sub(bytes);
-  if (room_waiters_.load() > 0) {
-    { std::lock_guard<std::mutex> g(mtx_); }
-    room_cv_.notify_all();
-  }
+  room_.notify(mtx_);
 }
 
-void ingest_queue::notify_done() {
-  if (done_waiters_.load() > 0) {
-    { std::lock_guard<std::mutex> g(mtx_); }
-    done_cv_.notify_all();
-  }
-}
+void ingest_queue::notify_done() { done_.notify(mtx_); }
 
 bool ingest_queue::wait_done(const append_op& op, std::optional<std::chrono::nanoseconds> d) {
   auto done = [&] { return op.state.load(std::memory_order_acquire) != append_op::pending; };
   if (done()) return true;
   hurry();
   std::unique_lock<std::mutex> lk(mtx_);
-  done_waiters_.fetch_add(1);
-  bool ok = true;
-  if (d)
-    ok = done_cv_.wait_for(lk, *d, done);
-  else
-    done_cv_.wait(lk, done);
-  done_waiters_.fetch_sub(1);
-  return ok;
+  return done_.wait(lk, d, done);
 }
 
 }  // namespace serialake::detail

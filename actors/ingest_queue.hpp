@@ -139,8 +139,18 @@ class ingest_queue {
   const uint64_t batch_bytes_;
   const std::optional<std::chrono::milliseconds> timeout_;
   std::mutex mtx_;
-  std::condition_variable room_cv_, done_cv_;
-  std::atomic<int> room_waiters_{0}, done_waiters_{0};
+  // Threads waiting on one condition, counted so that notifying is free while
+  // nobody waits (the common case, on the actor's hot path).
+  struct waitlist {
+    std::condition_variable cv;
+    std::atomic<int> count{0};
+    /// Waits (lk held) until `ready`, at most `d` if given; false on timeout.
+    template <class Pred>
+    bool wait(std::unique_lock<std::mutex>& lk, std::optional<std::chrono::nanoseconds> d, Pred ready);
+    /// Wakes every waiter; `m` is the mutex they wait with.
+    void notify(std::mutex& m);
+  };
+  waitlist room_, done_;  // producers waiting for room; futures waiting for results
   std::optional<error> closed_;  // guarded by mtx_
 };
 
