@@ -160,7 +160,10 @@ void dataset_writer::close() {
   closed_ = true;
   append_op* ops = queue_->close(error(errc::closed, "dataset " + store_->path() + " is closed"));
   apply_all(ops);
-  if (!store_->read_only()) commit_awaiting({});
+  if (!store_->read_only()) {
+    commit_awaiting({});
+    store_->close();
+  }
   queue_->notify_done();
 }
 

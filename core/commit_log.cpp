@@ -34,22 +34,37 @@ class window {
   uint64_t at_ = 0;
 };
 
-// True if a complete, well-formed record starts after `from`: then the bad
-// bytes at `from` are damage in the middle of the log, not a torn append.
-bool good_record_after(const io::file& f, uint64_t from, uint64_t size) {
-  std::string rest(size - from, '\0');
-  if (!f.pread_exact(rest.data(), rest.size(), from)) return false;
+// True if bytes [from, size) of the log are all zero: a file extended by a crash
+// (its size reached the disk, its data did not) reads back as zeros.
+bool all_zeros(window& w, uint64_t from, uint64_t size) {
+  for (uint64_t at = from; at < size; at += window_bytes) {
+    auto v = w.view(at, window_bytes);
+    if (v.find_first_not_of('\0') != std::string_view::npos) return false;
+  }
+  return true;
+}
+
+// True if `tail` (the bytes after the last good record, which do not decode as a
+// whole record) can be the beginning of one record: a torn append. Its header,
+// as far as present, must be a record's header; if its header and body are
+// complete the body hash must hold (only the data may be missing).
+bool record_prefix(std::string_view tail, uint64_t tail_size) {
   char magic[4];
   std::memcpy(magic, &format::record_magic, 4);
-  std::string_view in(rest), needle(magic, 4);
-  for (size_t pos = in.find(needle, 1); pos != std::string_view::npos; pos = in.find(needle, pos + 1)) {
-    format::record r;
-    size_t used = 0;
-    if (format::decode(in.substr(pos), r, used) == format::decode_status::ok &&
-        pos + used <= in.size())
-      return true;
+  size_t n = std::min<size_t>(tail.size(), 4);
+  if (tail.substr(0, n) != std::string_view(magic, n)) return false;
+  if (tail.size() >= 16) {
+    uint32_t reserved;
+    std::memcpy(&reserved, tail.data() + 12, 4);
+    if (reserved != 0) return false;
   }
-  return false;
+  if (tail.size() < format::record_header_size) return true;
+  format::record r;
+  size_t used = 0;
+  auto st = format::decode(tail, r, used);
+  if (st == format::decode_status::bad) return false;
+  if (st == format::decode_status::truncated) return true;  // inside the body
+  return tail_size < used;                                    // inside the data
 }
 
 }  // namespace
@@ -58,33 +73,62 @@ log_scan scan_log(const io::file& log, uint64_t from, uint64_t last_version) {
   const uint64_t size = log.size();
   window w(log, size);
   log_scan out;
+  out.size = size;
   uint64_t pos = from;
+  auto damaged = [&](const std::string& what) {
+    out.tail = log_tail::damaged;
+    out.damage = log.path() + " is damaged at offset " + std::to_string(pos) + " (after version " +
+                 std::to_string(last_version) + "): " + what;
+  };
   while (pos < size) {
     format::record r;
     size_t used = 0;
     size_t head = format::head_size(w.view(pos, format::record_header_size));
-    auto st = head ? format::decode(w.view(pos, head), r, used)
-                   : (size - pos < format::record_header_size ? format::decode_status::truncated
-                                                               : format::decode_status::bad);
-    if (st == format::decode_status::ok && pos + used > size) st = format::decode_status::truncated;
-    if (st == format::decode_status::bad && good_record_after(log, pos, size))
-      throw error(errc::corrupt, log.path() + " is damaged at offset " + std::to_string(pos) +
-                                     " (after version " + std::to_string(last_version) +
-                                     "); later commits follow it");
-    if (st != format::decode_status::ok) {
-      out.torn_tail = true;
+    auto st = head ? format::decode(w.view(pos, head), r, used) : format::decode_status::truncated;
+    if (st != format::decode_status::ok || pos + used > size) {
+      // The head is at most 4 GiB + 24 bytes; only its first part matters unless it decodes.
+      std::string_view tail = w.view(pos, head ? head : format::record_header_size);
+      if (all_zeros(w, pos, size))
+        out.tail = log_tail::torn;
+      else if (record_prefix(tail, size - pos))
+        out.tail = log_tail::torn;
+      else
+        damaged("the bytes there are not a commit record");
       break;
     }
-    if (r.version != last_version + 1)
-      throw error(errc::corrupt, log.path() + ": record at offset " + std::to_string(pos) +
-                                     " has version " + std::to_string(r.version) + ", expected " +
-                                     std::to_string(last_version + 1));
+    if (r.version != last_version + 1) {
+      damaged("the record there has version " + std::to_string(r.version) + ", expected " +
+              std::to_string(last_version + 1));
+      break;
+    }
     last_version = r.version;
     out.offsets.push_back(pos);
     out.records.push_back(std::move(r));
     pos += used;
   }
   out.valid_end = pos;
+  return out;
+}
+
+std::vector<format::record> salvage_records(const io::file& log, uint64_t from) {
+  std::vector<format::record> out;
+  const uint64_t size = log.size();
+  if (from >= size) return out;
+  std::string rest(size - from, '\0');
+  if (!log.pread_exact(rest.data(), rest.size(), from)) return out;
+  char magic[4];
+  std::memcpy(magic, &format::record_magic, 4);
+  std::string_view in(rest), needle(magic, 4);
+  for (size_t pos = in.find(needle); pos != std::string_view::npos;) {
+    format::record r;
+    size_t used = 0;
+    if (format::decode(in.substr(pos), r, used) == format::decode_status::ok) {
+      out.push_back(std::move(r));
+      pos = in.find(needle, pos + std::min(used, in.size() - pos));
+    } else {
+      pos = in.find(needle, pos + 1);
+    }
+  }
   return out;
 }
 

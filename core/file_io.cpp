@@ -2,6 +2,7 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -279,5 +280,12 @@ void sync_group::sync(const std::vector<file*>& files) {
   for (size_t i = 0; i < extra && !first; ++i) first = impl_->helpers[i]->failure;
   if (first) std::rethrow_exception(first);
 }
+
+exclusive_flock::exclusive_flock(const file& f) : fd_(f.fd()) {
+  while (::flock(fd_, LOCK_EX) != 0)
+    if (errno != EINTR) throw_io("cannot lock " + f.path(), errno);
+}
+
+exclusive_flock::~exclusive_flock() { ::flock(fd_, LOCK_UN); }
 
 }  // namespace serialake::io

@@ -90,4 +90,17 @@ class sync_group {
   impl* impl_;
 };
 
+/// Holds an exclusive flock on a file for its scope, waiting for it: serializes
+/// short critical sections between processes (appending a commit record).
+class exclusive_flock {
+ public:
+  explicit exclusive_flock(const file& f);
+  ~exclusive_flock();
+  exclusive_flock(const exclusive_flock&) = delete;
+  exclusive_flock& operator=(const exclusive_flock&) = delete;
+
+ private:
+  int fd_;
+};
+
 }  // namespace serialake::io

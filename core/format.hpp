@@ -7,6 +7,8 @@
 //   dataset.json              schema, human-readable; replaced atomically
 //                             (temp file, fsync, rename, fsync dir) on create_tensor
 //   commits.log               the commit log: one record per commit, appended
+//   commits.mark              how far the log reached at the last writer open or
+//                             clean close (core/log_mark.hpp)
 //   chunks/<tensor>/<writer>-<seq>.chk
 //                             append-only sample bytes of one tensor; <writer> is a
 //                             random 16-hex-digit id per write session, so chunk
@@ -53,8 +55,22 @@
 // only the last record can reference unsynced bytes: recovery re-reads the last
 // record's samples and drops it if one is missing or reads back as zeros with a
 // wrong hash (it was never acknowledged); full-length bytes with a wrong hash are
-// damage and stay visible as a corrupt sample. A torn or bad record at the end of the log is cut off; a bad
-// record followed by more data is corruption and is reported, not skipped.
+// damage and stay visible as a corrupt sample.
+//
+// What recovery may cut: only the torn last record of a writer that died during
+// that commit. Bytes after the last whole record must be the prefix of one record
+// (or zeros, as a crash that extended the file leaves), the log must reach the
+// length and version commits.mark recorded, and the mark must say a writer
+// session was open; the unsynced-record rule above applies only to a record
+// newer than the mark. Everything else is damage (core/log_mark.hpp): writers
+// refuse to open with errc::corrupt naming the file and offset, readers show the
+// commits before it, and nothing is deleted until `serialake repair`.
+//
+// Fencing: a writer appends a record only while holding an exclusive flock on
+// commits.log, after checking under it that the log still ends where its own
+// last commit left it and that its lock is still its own (the lock's check()).
+// A writer's open reads the log under the same flock. So a writer that lost its
+// lock while paused can never append after a newer holder's records.
 
 #include <cstdint>
 #include <string>
@@ -71,6 +87,7 @@ inline constexpr const char* schema_file = "dataset.json";
 inline constexpr const char* log_file = "commits.log";
 inline constexpr const char* chunk_dir = "chunks";
 inline constexpr const char* lock_file = "lock";
+inline constexpr const char* mark_file = "commits.mark";
 
 /// Location and checksum of one stored sample, as kept in the log.
 struct entry {

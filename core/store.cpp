@@ -9,12 +9,15 @@
 #define XXH_STATIC_LINKING_ONLY
 #include <xxhash.h>
 
+#include <cerrno>
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <random>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/clock.hpp"
 #include "core/commit_log.hpp"
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -46,6 +49,8 @@ std::string strip_slash(std::string p) {
 
 void store::impl::flush_buffer(tensor_state& t) {
   if (t.buf.empty()) return;
+  if (!t.out)  // created by its first write: a chunk whose bytes all went inline never exists
+    t.out = io::file::open(tensor_dir(t.meta.spec.name) + "/" + t.out_name, O_WRONLY | O_CREAT | O_EXCL);
   uint64_t start = t.out_size - t.buf.size();
   uint64_t n = t.buf.size();
   t.buf.write_to(t.out);
@@ -55,21 +60,21 @@ void store::impl::flush_buffer(tensor_state& t) {
 }
 
 void store::impl::roll(tensor_state& t) {
-  if (t.out) {
+  if (!t.out_name.empty()) {
     flush_buffer(t);
-    t.sealed.push_back(std::move(t.out));
+    if (t.out) t.sealed.push_back(std::move(t.out));
+    t.out = io::file();
   }
   char seq[32];
   std::snprintf(seq, sizeof seq, "-%06llu.chk", static_cast<unsigned long long>(t.next_seq++));
-  std::string name = writer_id + seq;
-  t.out = io::file::open(tensor_dir(t.meta.spec.name) + "/" + name, O_WRONLY | O_CREAT | O_EXCL);
-  t.out_chunk = t.chunk_id(name);
+  t.out_name = writer_id + seq;
+  t.out_chunk = t.chunk_id(t.out_name);
   t.out_size = 0;
   t.dir_dirty = true;
 }
 
 uint64_t store::impl::append_checked(tensor_state& t, sample& s, bool take) {
-  if (!t.out || t.out_size >= opts.chunk_bytes) roll(t);
+  if (t.out_name.empty() || t.out_size >= opts.chunk_bytes) roll(t);
   const bool dims = format::stores_dims(t.meta.spec);
   const size_t dims_len = dims ? format::dims_bytes(static_cast<uint8_t>(s.shape.size())) : 0;
   const uint64_t size = dims_len + s.data.size();
@@ -109,17 +114,99 @@ void store::impl::check_size(const tensor_state& t, const sample& s) {
 }
 
 store::store(std::unique_ptr<impl> i) : impl_(std::move(i)) {}
-store::~store() = default;
 
-std::unique_ptr<store> store::create(const std::string& path_in, const store_options& opts) {
+store::~store() {
+  try {
+    close();
+  } catch (const error&) {
+    // The mark stays "open": the next writer treats this session as crashed,
+    // which loses nothing (every commit is in the log).
+  }
+}
+
+void store::close() {
+  if (impl_->ro || impl_->failed || impl_->closed) return;
+  impl_->closed = true;
+  io::exclusive_flock held(impl_->log);
+  impl_->check_fence();  // a writer that lost its lock leaves the mark to the new one
+  // Appends never committed are dropped: a chunk file whose first bytes are
+  // uncommitted holds nothing else.
+  for (auto& t : impl_->tensors)
+    for (auto& ps : t.segs)
+      if (ps.start == 0) io::remove_file(impl_->tensor_dir(t.meta.spec.name) + "/" + t.chunks[ps.chunk]);
+  impl_->write_mark_now(false);
+}
+
+std::optional<std::string> store::damage() const { return impl_->damage; }
+
+namespace {
+
+// What create_tensor and create accept as a new tensor of a dataset.
+void check_new_tensor(const tensor_spec& spec) {
+  check_tensor_name(spec.name);
+  if (spec.shape && is_blob(spec.type))
+    throw error(errc::invalid_argument, "tensor '" + spec.name + "': a " + to_string(spec.type) +
+                                            " tensor cannot have a fixed shape");
+  if (spec.shape && spec.shape->size() > 32)
+    throw error(errc::invalid_argument, "tensor '" + spec.name + "': more than 32 dimensions");
+}
+
+std::string parent_of(const std::string& path) {
+  auto pos = path.find_last_of('/');
+  return pos == std::string::npos ? "." : pos == 0 ? "/" : path.substr(0, pos);
+}
+
+}  // namespace
+
+void store::initialize(const std::string& path_in, const std::vector<tensor_spec>& tensors) {
   const std::string path = strip_slash(path_in);
   if (path.empty()) throw error(errc::invalid_argument, "empty dataset path");
-  if (io::exists(path) && !io::list_dir(path).empty())
-    throw error(errc::already_exists, "cannot create dataset: " + path + " exists and is not empty");
-  io::make_dirs(path + "/" + format::chunk_dir);
-  write_schema(path, {});
-  io::file::open(path + "/" + format::log_file, O_WRONLY | O_CREAT | O_EXCL).sync();
-  io::sync_dir(path);
+  std::vector<schema_tensor> schema;
+  for (auto& spec : tensors) {
+    check_new_tensor(spec);
+    for (auto& st : schema)
+      if (st.spec.name == spec.name)
+        throw error(errc::invalid_argument, "tensor '" + spec.name + "' is given twice");
+    schema.push_back(schema_tensor{spec, 1});
+  }
+  auto exists_error = [&] {
+    bool dataset = io::exists(path + "/" + format::schema_file);
+    return error(errc::already_exists, "cannot create dataset: " + path +
+                                           (dataset ? " is a dataset already"
+                                                    : " exists and is not an empty directory"));
+  };
+  if (io::exists(path) && !io::list_dir(path).empty()) throw exists_error();
+  // Built complete in a hidden sibling, then renamed into place: rename(2) onto
+  // a missing path or an empty directory is atomic, and onto anything else it
+  // fails, so of several concurrent creators exactly one wins.
+  const std::string parent = parent_of(path);
+  io::make_dirs(parent);
+  const std::string tmp = path + ".creating-" + random_writer_id();
+  try {
+    io::make_dirs(tmp + "/" + format::chunk_dir);
+    for (auto& st : schema) io::make_dirs(tmp + "/" + format::chunk_dir + "/" + st.spec.name);
+    write_schema(tmp, schema);
+    io::file::open(tmp + "/" + format::log_file, O_WRONLY | O_CREAT | O_EXCL).sync();
+    write_mark(tmp, log_mark{0, 0, "", false, now_ms()});
+    for (auto& st : schema) io::sync_dir(tmp + "/" + format::chunk_dir + "/" + st.spec.name);
+    io::sync_dir(tmp + "/" + format::chunk_dir);
+    io::sync_dir(tmp);
+    if (::rename(tmp.c_str(), path.c_str()) != 0) {
+      int err = errno;
+      if (err == ENOTEMPTY || err == EEXIST || err == ENOTDIR) throw exists_error();
+      throw_io("cannot rename " + tmp + " to " + path, err);
+    }
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove_all(tmp, ec);
+    throw;
+  }
+  io::sync_dir(parent);
+}
+
+std::unique_ptr<store> store::create(const std::string& path, const store_options& opts,
+                                     const std::vector<tensor_spec>& tensors) {
+  initialize(path, tensors);
   open_options oo;
   oo.tuning = opts;
   return open(path, oo);
@@ -133,11 +220,8 @@ std::unique_ptr<store> store::open(const std::string& path_in, const open_option
   if (i->opts.chunk_bytes == 0 || i->opts.write_buffer_bytes == 0)
     throw error(errc::invalid_argument, "chunk_bytes and write_buffer_bytes must be positive");
   i->files = std::make_shared<chunk_files>(i->dir);
+  if (!i->ro) i->writer_id = random_writer_id();
   i->load(opts.version);
-  if (!i->ro) {
-    i->writer_id = random_writer_id();
-    i->remove_orphans();
-  }
   return std::unique_ptr<store>(new store(std::move(i)));
 }
 
@@ -168,14 +252,9 @@ std::vector<tensor_spec> store::tensors() const {
 
 void store::create_tensor(const tensor_spec& spec) {
   impl_->check_writable();
-  check_tensor_name(spec.name);
+  check_new_tensor(spec);
   if (impl_->by_name.count(spec.name))
     throw error(errc::already_exists, "tensor '" + spec.name + "' already exists in " + impl_->dir);
-  if (spec.shape && is_blob(spec.type))
-    throw error(errc::invalid_argument, "tensor '" + spec.name + "': a " + to_string(spec.type) +
-                                            " tensor cannot have a fixed shape");
-  if (spec.shape && spec.shape->size() > 32)
-    throw error(errc::invalid_argument, "tensor '" + spec.name + "': more than 32 dimensions");
   io::make_dirs(impl_->tensor_dir(spec.name));
   io::sync_dir(impl_->dir + "/" + format::chunk_dir);
   std::vector<schema_tensor> all;
@@ -314,14 +393,18 @@ std::vector<problem> store::verify() const { return snapshot()->verify(); }
 
 bool store::refresh() {
   if (!impl_->ro || impl_->pinned) return false;
-  for (auto& st : read_schema(impl_->dir))
-    if (!impl_->by_name.count(st.spec.name)) impl_->add_tensor(st);
-  uint64_t size = impl_->log.size();
-  if (size <= impl_->log_end) {
-    impl_->snap.reset();
-    return false;
+  const uint64_t size = impl_->log.size();
+  if (size < impl_->log_end) {
+    impl_->damage = impl_->dir + "/" + format::log_file + " shrank from " +
+                    std::to_string(impl_->log_end) + " to " + std::to_string(size) +
+                    " bytes: committed records are missing";
+    throw error(errc::corrupt, *impl_->damage);
   }
   log_scan scan = scan_log(impl_->log, impl_->log_end, impl_->version);
+  // The schema after the log, as at open: it names every tensor those records do.
+  for (auto& st : read_schema(impl_->dir))
+    if (!impl_->by_name.count(st.spec.name)) impl_->add_tensor(st);
+  if (scan.tail == log_tail::damaged) impl_->damage = scan.damage;
   for (auto& r : scan.records) impl_->apply(r);
   impl_->log_end = scan.valid_end;
   impl_->snap.reset();

@@ -54,9 +54,16 @@ struct commit_info {
 class store {
  public:
   /// Creates a new dataset at `path` (which must not exist, or be an empty
-  /// directory); throws already_exists otherwise.
-  static std::unique_ptr<store> create(const std::string& path, const store_options& opts = {});
-  /// Opens an existing dataset; throws not_found, corrupt or io.
+  /// directory) with `tensors`, atomically: of several concurrent creators
+  /// exactly one succeeds and the others get already_exists; a failed create
+  /// leaves nothing behind. Opens it for writing.
+  static std::unique_ptr<store> create(const std::string& path, const store_options& opts = {},
+                                       const std::vector<tensor_spec>& tensors = {});
+  /// As create, without opening it (the caller opens it under the dataset lock).
+  static void initialize(const std::string& path, const std::vector<tensor_spec>& tensors = {});
+  /// Opens an existing dataset; throws not_found, corrupt or io. A writer
+  /// refuses a damaged log (corrupt, naming file and offset); a reader shows
+  /// the commits before the damage and reports it in damage().
   static std::unique_ptr<store> open(const std::string& path, const open_options& opts = {});
   ~store();
   store(const store&) = delete;
@@ -117,6 +124,12 @@ class store {
   /// The version of a last commit that open() left out because its bytes never
   /// reached the disk (a writer crashed during that commit), if any.
   std::optional<uint64_t> dropped_commit() const noexcept;
+  /// Read-only stores: what damage in the log hides commits after the ones shown.
+  std::optional<std::string> damage() const;
+  /// Ends a writer session cleanly: records the log's extent in commits.mark,
+  /// so that later damage to what is committed is detected. Does not commit.
+  /// Idempotent; the destructor does it too (and a crash skips it, which is safe).
+  void close();
   /// The fencing generation of the last commit (0 if none).
   uint64_t last_lock_generation() const noexcept;
 

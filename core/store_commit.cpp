@@ -78,7 +78,7 @@ void store::impl::write_chunked(format::record& r) {
     flush_buffer(t);
     for (auto& ps : t.segs) r.segments.push_back(segment_of(t, ps, false));
     for (auto& f : t.sealed) to_sync.push_back(&f);
-    to_sync.push_back(&t.out);
+    if (t.out) to_sync.push_back(&t.out);
     if (t.dir_dirty) dirs.push_back(io::file::open(tensor_dir(t.meta.spec.name), O_RDONLY | O_DIRECTORY));
   }
   scratch.clear();
@@ -95,9 +95,22 @@ void store::impl::write_chunked(format::record& r) {
   log_end += scratch.size();
 }
 
-commit_info store::impl::do_commit(const std::string& message) {
+void store::impl::check_fence() {
+  const uint64_t size = log.size();
+  if (size != log_end)
+    throw error(errc::lock_lost, dir + "/" + format::log_file + " ends at offset " +
+                                     std::to_string(size) + ", not at " + std::to_string(log_end) +
+                                     " where this writer's last commit left it: another writer "
+                                     "has written it; nothing more can be committed");
   if (fence) fence();
+}
+
+commit_info store::impl::do_commit(const std::string& message) {
   const bool any = pending_samples > 0;
+  // Under the log's flock from the fence check to the synced record: a writer
+  // that lost its lock cannot append after a newer holder's records.
+  io::exclusive_flock held(log);
+  check_fence();
   if (!any && message.empty()) return version > 0 ? infos.back() : commit_info{};
   format::record r;
   r.version = version + 1;

@@ -11,9 +11,11 @@
 #include <vector>
 
 #include "core/error.hpp"
+#include "core/commit_log.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
 #include "core/gather_buffer.hpp"
+#include "core/log_mark.hpp"
 #include "core/schema.hpp"
 #include "core/snapshot.hpp"
 #include "core/store.hpp"
@@ -37,7 +39,8 @@ struct tensor_state {
   tensor_index index;
   uint64_t committed = 0;
   // Writer side.
-  io::file out;           // the open chunk
+  io::file out;           // the open chunk, created by its first write
+  std::string out_name;   // its file name (empty: no chunk started yet)
   uint32_t out_chunk = 0;
   uint64_t out_size = 0;  // bytes of the open chunk, written or buffered
   uint64_t next_seq = 0;
@@ -78,6 +81,9 @@ struct store::impl {
   std::function<void()> fence;
   std::optional<error> failed;
   std::optional<uint64_t> dropped;
+  std::optional<log_mark> mark;        // as read at open
+  bool closed = false;                 // close() wrote the closing mark
+  std::optional<std::string> damage;   // read-only: what damage hides the rest of the log
   uint64_t pending_samples = 0;
   std::string scratch;
   io::sync_group syncs;
@@ -118,9 +124,18 @@ struct store::impl {
   // the commit would hide the damage and lose its good samples).
   bool unsynced(const format::record& r);
   void load(std::optional<uint64_t> at);
-  // Removes chunk files no commit references: a crashed writer's unacknowledged
-  // bytes. Only with the write lock held (the store is open for writing).
-  void remove_orphans();
+  // What is wrong with `scan` against the mark, if anything (see log_mark.hpp).
+  std::optional<std::string> judge(const log_scan& scan, bool mark_reread);
+  // Writers: cuts a torn tail, removes the dead session's orphans and records
+  // this session's open in the mark. REQUIRES: the log's flock.
+  void start_session(uint64_t log_size);
+  // Removes chunk files that no commit references, named `<session>-<seq>.chk`
+  // by the writer session the mark says died: its unacknowledged bytes. Only
+  // with the write lock held, and never while the log is damaged (a writer
+  // refuses to open then).
+  void remove_orphans(const std::string& session);
+  // Records the log's state in commits.mark.
+  void write_mark_now(bool open_session);
   void flush_buffer(tensor_state& t);
   void roll(tensor_state& t);
   // REQUIRES: `s` passed check_sample for `t`. With `take`, s.data may be moved from.
@@ -135,6 +150,9 @@ struct store::impl {
   void write_inline(format::record& r);
   // Larger commit: chunk bytes first, then the record; chunks and log synced together.
   void write_chunked(format::record& r);
+  // Throws lock_lost unless the log still ends at log_end and the lock is ours.
+  // REQUIRES: the log's flock.
+  void check_fence();
   commit_info do_commit(const std::string& message);
 };
 

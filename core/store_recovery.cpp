@@ -1,10 +1,14 @@
-// Opening a store: replaying commits.log into the index, and crash recovery.
+// Opening a store: replaying commits.log into the index, telling a torn tail
+// from damage (core/log_mark.hpp), and crash recovery.
 
 #include "core/store_impl.hpp"
 
 #include <fcntl.h>
 
-#include "core/commit_log.hpp"
+#include <cctype>
+#include <optional>
+
+#include "core/clock.hpp"
 
 namespace serialake {
 
@@ -18,7 +22,9 @@ void store::impl::apply(const format::record& r) {
       throw error(errc::corrupt, dir + "/" + format::log_file + ": version " +
                                      std::to_string(r.version) + " references unknown tensor '" +
                                      seg.tensor + "'");
-    tensor_state& t = tensors[it->second];
+  }
+  for (auto& seg : r.segments) {
+    tensor_state& t = tensors[by_name.find(seg.tensor)->second];
     uint32_t cid = t.chunk_id(seg.chunk);
     uint64_t off = seg.start;
     for (auto& e : seg.entries) {
@@ -56,20 +62,60 @@ bool store::impl::unsynced(const format::record& r) {
   return false;
 }
 
-void store::impl::load(std::optional<uint64_t> at) {
-  for (auto& st : read_schema(dir)) add_tensor(st);
+std::optional<std::string> store::impl::judge(const log_scan& scan, bool mark_reread) {
   const std::string log_path = dir + "/" + format::log_file;
+  if (scan.tail == log_tail::damaged) return scan.damage;
+  if (!mark)
+    return dir + "/" + format::mark_file + " is missing, so " + log_path +
+           " cannot be checked against it";
+  const uint64_t last = scan.records.empty() ? 0 : scan.records.back().version;
+  if (scan.valid_end < mark->log_bytes || last < mark->version)
+    return log_path + " ends at offset " + std::to_string(scan.valid_end) + " (version " +
+           std::to_string(last) + ") but reached offset " + std::to_string(mark->log_bytes) +
+           " (version " + std::to_string(mark->version) + ") when its last writer " +
+           (mark->open ? "opened" : "closed") + " it: committed records are missing";
+  if (scan.tail == log_tail::torn && !mark->open && !mark_reread)
+    return log_path + " has " + std::to_string(scan.size - scan.valid_end) +
+           " bytes after its last record (offset " + std::to_string(scan.valid_end) +
+           "), but its last writer closed it cleanly: no writer could have left them";
+  return std::nullopt;
+}
+
+void store::impl::load(std::optional<uint64_t> at) {
+  const std::string log_path = dir + "/" + format::log_file;
+  if (!io::exists(dir + "/" + format::schema_file))
+    throw error(errc::not_found, "no dataset at " + dir + " (" + format::schema_file +
+                                     " is missing)");
   if (!io::exists(log_path))
     throw error(errc::corrupt, "dataset " + dir + " has no " + format::log_file);
   log = io::file::open(log_path, ro ? O_RDONLY : O_RDWR | O_APPEND);
+  // A writer reads the log under its flock, so that a writer that lost its lock
+  // cannot append between this scan and our first commit (format.hpp: Fencing).
+  std::optional<io::exclusive_flock> held;
+  if (!ro) held.emplace(log);
+  mark = read_mark(dir);
   log_scan scan = scan_log(log, 0, 0);
+  // The schema after the log: a tensor a record names was in dataset.json
+  // before the record was written, so a concurrent create_tensor cannot look
+  // like a record of an unknown tensor.
+  for (auto& st : read_schema(dir)) add_tensor(st);
+  auto problem = judge(scan, false);
+  if (problem && ro && scan.tail == log_tail::torn) {
+    // A writer may have opened (and started appending) after we read the mark.
+    mark = read_mark(dir);
+    problem = judge(scan, true);
+  }
+  if (problem && !ro)
+    throw error(errc::corrupt, *problem + "; nothing was changed (see `serialake repair`)");
+  damage = problem;
   auto& recs = scan.records;
-  uint64_t keep_end = scan.valid_end;
-  if (!recs.empty() && unsynced(recs.back())) {
-    // Never acknowledged: its sync did not complete before the crash.
+  // Only a record newer than the mark can be one whose sync never finished.
+  const uint64_t marked = mark ? mark->version : 0;
+  if (!problem && mark && mark->open && !recs.empty() && recs.back().version > marked &&
+      unsynced(recs.back())) {
     dropped = recs.back().version;
-    keep_end = scan.offsets.back();
     recs.pop_back();
+    scan.valid_end = scan.offsets.back();
   }
   if (at) {
     if (*at > recs.size())
@@ -84,20 +130,56 @@ void store::impl::load(std::optional<uint64_t> at) {
     for (auto& t : old)
       if (t.meta.since <= *at) add_tensor(t.meta);
   }
-  for (auto& r : recs) apply(r);
-  log_end = keep_end;
-  if (!ro && log.size() != keep_end) {
-    log.truncate(keep_end);
-    log.sync();
+  for (auto& r : recs) {
+    try {
+      apply(r);
+    } catch (const error& e) {
+      if (!ro || e.code() != errc::corrupt) throw;
+      damage = e.message();  // readers keep the commits before it
+      break;
+    }
   }
+  log_end = scan.valid_end;
+  if (!ro) start_session(scan.size);
 }
 
-void store::impl::remove_orphans() {
-  for (auto& t : tensors) {
-    for (auto& name : io::list_dir(tensor_dir(t.meta.spec.name)))
-      if (!t.chunk_ids.count(name)) io::remove_file(tensor_dir(t.meta.spec.name) + "/" + name);
+void store::impl::start_session(uint64_t log_size) {
+  if (log_size != log_end) {
+    log.truncate(log_end);  // the torn record of a writer that died mid-commit
+    log.sync();
   }
+  if (mark->open && !mark->session.empty()) remove_orphans(mark->session);
   io::remove_file(dir + "/" + format::schema_file + ".tmp");
+  write_mark_now(true);
+}
+
+void store::impl::write_mark_now(bool open_session) {
+  write_mark(dir, log_mark{version, log_end, writer_id, open_session, now_ms()});
+}
+
+namespace {
+
+// A chunk file name this store makes: <16 hex digits>-<6+ digits>.chk.
+bool chunk_name_of(const std::string& name, const std::string& session) {
+  const size_t n = session.size();
+  if (name.size() < n + 11 || name.compare(0, n, session) != 0 || name[n] != '-') return false;
+  if (name.compare(name.size() - 4, 4, ".chk") != 0) return false;
+  for (size_t i = n + 1; i < name.size() - 4; ++i)
+    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
+  return true;
+}
+
+}  // namespace
+
+void store::impl::remove_orphans(const std::string& session) {
+  if (session.size() != 16 || session.find_first_not_of("0123456789abcdef") != std::string::npos)
+    return;  // not a writer id of ours: leave whatever it names alone
+  for (auto& t : tensors) {
+    const std::string tdir = tensor_dir(t.meta.spec.name);
+    for (auto& name : io::list_dir(tdir))
+      if (chunk_name_of(name, session) && !t.chunk_ids.count(name))
+        io::remove_file(tdir + "/" + name);
+  }
 }
 
 }  // namespace serialake

@@ -21,9 +21,22 @@ namespace {
 
 std::string payload(int i) { return "sample-" + std::to_string(i) + std::string(i % 50, 'z'); }
 
-// Creates a dataset with `commits` commits of 10 samples each. A write buffer of
-// 64 bytes sends the samples to chunk files; `inline_small` keeps the default
-// buffer, so each small commit carries its samples in the log record.
+// Ends a writer session as a crash would: the files stay exactly as it wrote
+// them (commits.mark still says the session is open, its uncommitted chunk
+// files are there), as after a SIGKILL.
+void die(std::unique_ptr<store>& s) {
+  const std::string path = s->path();
+  const std::string saved = path + ".at-crash";
+  fs::copy(path, saved, fs::copy_options::recursive);
+  s.reset();
+  fs::remove_all(path);
+  fs::rename(saved, path);
+}
+
+// Creates a dataset with `commits` commits of 10 samples each, then the writer
+// dies. A write buffer of 64 bytes sends the samples to chunk files;
+// `inline_small` keeps the default buffer, so each small commit carries its
+// samples in the log record.
 void build(const std::string& path, int commits, uint64_t chunk_bytes = 1024,
            bool inline_small = false) {
   store_options o;
@@ -35,6 +48,7 @@ void build(const std::string& path, int commits, uint64_t chunk_bytes = 1024,
     for (int i = 0; i < 10; ++i) s->append("x", sample::of_bytes(payload(c * 10 + i)));
     s->commit();
   }
+  die(s);
 }
 
 void check_prefix(const std::string& path, uint64_t version) {
@@ -72,15 +86,35 @@ TEST_CASE("appends without commit vanish at reopen and their chunks are removed"
   temp_dir d;
   auto path = d / "ds";
   build(path, 3);
-  {
-    auto s = store::open(path);
+  auto committed = chunk_paths(path);
+  open_options small;
+  small.tuning.chunk_bytes = 1024;
+  small.tuning.write_buffer_bytes = 64;
+  // Kills: orphan clean-up that skips the dead session, or close() that keeps
+  // chunk files holding only uncommitted bytes.
+  SECTION("the writer dies: the next writer removes the dead session's chunks") {
+    auto s = store::open(path, small);
     for (int i = 0; i < 500; ++i) s->append("x", sample::of_bytes(std::string(100, 'q')));
-    // dropped without commit: as if the process died here
+    die(s);
+    check_prefix(path, 3);
+    CHECK(chunk_paths(path).size() > committed.size());
+    { auto w = store::open(path); }
+    CHECK(chunk_paths(path) == committed);
   }
-  check_prefix(path, 3);
-  auto before = chunk_paths(path).size();
-  { auto s = store::open(path); }  // a writer open cleans up orphans
-  CHECK(chunk_paths(path).size() < before);
+  SECTION("the writer closes without committing: it removes them itself") {
+    {
+      auto s = store::open(path, small);
+      for (int i = 0; i < 500; ++i) s->append("x", sample::of_bytes(std::string(100, 'q')));
+    }
+    CHECK(chunk_paths(path) == committed);
+  }
+  SECTION("files not named by the store, or of a writer not known dead, are never removed") {
+    std::ofstream(path + "/chunks/x/notes.txt") << "mine";
+    std::ofstream(path + "/chunks/x/00000000deadbeef-000000.chk") << "another writer's";
+    { auto w = store::open(path); }
+    CHECK(fs::exists(path + "/chunks/x/notes.txt"));
+    CHECK(fs::exists(path + "/chunks/x/00000000deadbeef-000000.chk"));
+  }
   check_prefix(path, 3);
 }
 
@@ -117,16 +151,30 @@ TEST_CASE("a log cut at any byte of its last records shows the last whole commit
   }
 }
 
-TEST_CASE("zeros or garbage after the last record are a torn tail, not a commit") {
+TEST_CASE("zeros after the last record of a crashed writer are a torn tail; garbage is damage") {
   temp_dir d;
   auto path = d / "ds";
   build(path, 2);
-  append_bytes(path + "/" + format::log_file, std::string(4096, '\0'));
-  check_prefix(path, 2);
-  append_bytes(path + "/" + format::log_file, "garbage that is not a record");
-  check_prefix(path, 2);
-  { auto w = store::open(path); }
-  check_prefix(path, 2);
+  const auto log = path + "/" + format::log_file;
+  const auto good = fs::file_size(log);
+  SECTION("zeros: a file extended by the crash, cut by the next writer") {
+    append_bytes(log, std::string(4096, '\0'));
+    check_prefix(path, 2);
+    CHECK_FALSE(store::open(path, {true, {}, {}})->damage());
+    { auto w = store::open(path); }
+    CHECK(fs::file_size(log) == good);
+    check_prefix(path, 2);
+  }
+  SECTION("garbage: no append leaves it, so it is reported and kept") {
+    // Kills: a scan that calls any undecodable tail torn (the writer then cut it).
+    append_bytes(log, "garbage that is not a record");
+    check_prefix(path, 2);
+    auto damage = store::open(path, {true, {}, {}})->damage();
+    REQUIRE(damage);
+    CHECK_THAT(*damage, Catch::Contains("commits.log") && Catch::Contains("offset " + std::to_string(good)));
+    CHECK(open_error(path) == errc::corrupt);
+    CHECK(fs::file_size(log) == good + 28);
+  }
 }
 
 TEST_CASE("a last commit whose chunk bytes did not reach the disk is dropped") {
