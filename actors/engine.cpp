@@ -251,9 +251,11 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
   // Create first, so the registry key is the canonical path of what exists.
   if (opts.create && !ro && !io::exists(path + "/" + format::schema_file)) {
     try {
-      store::create(path, opts.tuning);
+      store::initialize(path);  // atomic; opened below under the lock
     } catch (const error& e) {
-      if (e.code() != errc::already_exists) throw;  // lost a race with another creator
+      // Lost a race with another creator: open theirs. Anything else that
+      // exists there is not ours to open.
+      if (e.code() != errc::already_exists || !io::exists(path + "/" + format::schema_file)) throw;
     }
   }
   const std::string canon = canonical(path);

@@ -171,9 +171,9 @@ void store::initialize(const std::string& path_in, const std::vector<tensor_spec
   }
   auto exists_error = [&] {
     bool dataset = io::exists(path + "/" + format::schema_file);
-    return error(errc::already_exists, "cannot create dataset: " + path +
-                                           (dataset ? " is a dataset already"
-                                                    : " exists and is not an empty directory"));
+    return error(errc::already_exists,
+                 dataset ? "a dataset already exists at " + path
+                         : "cannot create dataset: " + path + " exists and is not an empty directory");
   };
   if (io::exists(path) && !io::list_dir(path).empty()) throw exists_error();
   // Built complete in a hidden sibling, then renamed into place: rename(2) onto

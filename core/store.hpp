@@ -50,6 +50,19 @@ struct commit_info {
   uint64_t samples = 0;    ///< samples added by this commit
 };
 
+/// What store::repair found and did.
+struct repair_report {
+  std::optional<std::string> damage;  ///< what was wrong (nullopt: nothing to repair)
+  uint64_t kept_version = 0;          ///< the last commit kept
+  uint64_t lost_first = 0;            ///< lost versions: [lost_first, lost_last]
+  uint64_t lost_last = 0;             ///< (0, 0 if no version number was lost)
+  /// Samples per tensor of the lost commits whose records could still be read.
+  std::vector<std::pair<std::string, uint64_t>> lost_samples;
+  bool lost_known = true;             ///< every lost commit's record could be read
+  std::string moved_to;               ///< the damaged-<time> folder
+  std::vector<std::string> moved;     ///< what went there, relative to the dataset
+};
+
 /// A dataset directory opened for writing or reading.
 class store {
  public:
@@ -65,6 +78,12 @@ class store {
   /// refuses a damaged log (corrupt, naming file and offset); a reader shows
   /// the commits before the damage and reports it in damage().
   static std::unique_ptr<store> open(const std::string& path, const open_options& opts = {});
+  /// Repairs a damaged log: keeps every good commit before the damage, moves
+  /// (never deletes) commits.log and the chunk files no kept commit references
+  /// into `<path>/damaged-<time>/`, writes the kept commits as the new log, and
+  /// says what was lost. Does nothing if there is no damage.
+  /// REQUIRES: no writer has the dataset open (hold the maintenance lock).
+  static repair_report repair(const std::string& path);
   ~store();
   store(const store&) = delete;
   store& operator=(const store&) = delete;

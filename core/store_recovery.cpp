@@ -130,16 +130,17 @@ void store::impl::load(std::optional<uint64_t> at) {
     for (auto& t : old)
       if (t.meta.since <= *at) add_tensor(t.meta);
   }
-  for (auto& r : recs) {
+  log_end = scan.valid_end;
+  for (size_t i = 0; i < recs.size(); ++i) {
     try {
-      apply(r);
+      apply(recs[i]);
     } catch (const error& e) {
       if (!ro || e.code() != errc::corrupt) throw;
       damage = e.message();  // readers keep the commits before it
+      log_end = scan.offsets[i];
       break;
     }
   }
-  log_end = scan.valid_end;
   if (!ro) start_session(scan.size);
 }
 

@@ -40,6 +40,10 @@ int exit_code(errc code) noexcept;
 std::unique_ptr<store> open_read(const std::string& path, std::optional<uint64_t> version);
 
 
+/// Ends a read-only command: throws corrupt (exit 65) if the dataset's log is
+/// damaged, after the command showed what is readable.
+void report_damage(const store& s);
+
 /// Seconds (from --lock-timeout) as the engine's milliseconds; usage_error if negative.
 std::chrono::milliseconds lock_timeout_ms(double seconds);
 
@@ -118,6 +122,14 @@ int run_lock(const lock_args& a);
 /// `serialake unlock`: releases a maintenance lock or a dead holder's lock; a
 /// live writer's only with `force` (its next commit then fails with lock_lost).
 int run_unlock(const lock_args& a);
+
+struct repair_args {
+  std::string path;
+  double lock_timeout = 0;
+};
+/// `serialake repair`: under the maintenance lock, keeps the good commits before
+/// the damage, moves the rest into `<dataset>/damaged-<time>/`, says what was lost.
+int run_repair(const repair_args& a);
 
 /// Parses a `--tensor NAME:DTYPE[:HTYPE[:SHAPE]]` value; usage_error if malformed.
 /// SHAPE is `384`, `3x224x224` or `3,224,224`.

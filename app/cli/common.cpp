@@ -37,6 +37,12 @@ std::unique_ptr<store> open_read(const std::string& path, std::optional<uint64_t
   return store::open(path, o);
 }
 
+void report_damage(const store& s) {
+  if (auto d = s.damage())
+    throw error(errc::corrupt, *d + "; showed the commits before it (version " +
+                                   std::to_string(s.version()) + "); see `serialake repair`");
+}
+
 std::chrono::milliseconds lock_timeout_ms(double seconds) {
   if (!(seconds >= 0) || seconds > 1e9)
     throw usage_error("--lock-timeout must be a number of seconds >= 0");

@@ -82,7 +82,9 @@ int run_info(const info_args& a) {
     for (auto& c : named)
       jc.push_back({{"version", c.version}, {"time", iso_time(c.time_ms)},
                     {"message", c.message}, {"samples", c.samples}});
+    if (auto d = st->damage()) j["damage"] = *d;
     std::printf("%s\n", j.dump(2, ' ', false, nlohmann::ordered_json::error_handler_t::replace).c_str());
+    report_damage(*st);
     return 0;
   }
 
@@ -106,6 +108,8 @@ int run_info(const info_args& a) {
       std::printf("  v%-5llu %s  %s\n", static_cast<unsigned long long>(c.version),
                   iso_time(c.time_ms).c_str(), c.message.c_str());
   }
+  if (auto d = st->damage()) std::printf("\ndamaged  %s\n", d->c_str());
+  report_damage(*st);
   return 0;
 }
 

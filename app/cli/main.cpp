@@ -139,6 +139,13 @@ int main(int argc, char** argv) {
   unlock->add_flag("--force", ula.force,
                    "Also break a live writer's lock (its next commit fails with lock_lost)");
 
+  repair_args ra;
+  auto* repair = command(app, "repair",
+                         "Keep the good commits of a damaged dataset, move the rest aside",
+                         "serialake repair photos.serialake");
+  repair->add_option("PATH", ra.path, "Dataset directory")->required();
+  repair->add_option("--lock-timeout", ra.lock_timeout, "Seconds to wait for another writer's lock");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -160,6 +167,7 @@ int main(int argc, char** argv) {
     if (log->parsed()) return run_log(la);
     if (lock->parsed()) return run_lock(lka);
     if (unlock->parsed()) return run_unlock(ula);
+    if (repair->parsed()) return run_repair(ra);
     return fail(64, "no command given (see serialake --help)");
   } catch (const usage_error& e) {
     return fail(64, e.what());

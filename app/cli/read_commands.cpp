@@ -77,6 +77,7 @@ int run_cat(const cat_args& a) {
   }
   write_out(buf);
   if (std::fflush(stdout) != 0) throw_io("cannot write to standard output", errno);
+  report_damage(*st);
   return 0;
 }
 
@@ -84,6 +85,7 @@ int run_verify(const verify_args& a) {
   auto st = open_read(a.path, a.version);
   auto snap = st->snapshot();
   auto problems = snap->verify();
+  if (auto d = st->damage()) problems.push_back(problem{"", 0, a.path + "/commits.log", *d});
   if (auto v = st->dropped_commit())
     std::printf("note: commit %llu was never completed (its writer stopped during that commit); "
                 "the dataset ends at version %llu\n",
@@ -116,6 +118,7 @@ int run_export(const export_args& a) {
   uint64_t n = export_npy(*snap, a.tensor, a.npy);
   std::printf("exported %llu samples of '%s' to %s\n", static_cast<unsigned long long>(n),
               a.tensor.c_str(), a.npy.c_str());
+  report_damage(*st);
   return 0;
 }
 
@@ -126,6 +129,7 @@ int run_log(const log_args& a) {
                 iso_time(c.time_ms).c_str(), static_cast<unsigned long long>(c.samples),
                 c.message.empty() ? "(unnamed)" : c.message.c_str());
   }
+  report_damage(*st);
   return 0;
 }
 

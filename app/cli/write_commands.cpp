@@ -14,6 +14,7 @@
 #include "app/cli/json_codec.hpp"
 #include "core/format.hpp"
 #include "core/file_io.hpp"
+#include "core/store.hpp"
 
 namespace serialake::cli {
 namespace {
@@ -101,17 +102,7 @@ int run_create(const create_args& a) {
     if (!names.insert(specs.back().name).second)
       throw usage_error("tensor '" + specs.back().name + "' is given twice");
   }
-  if (io::exists(a.path + "/" + format::schema_file))
-    throw error(errc::already_exists, "a dataset already exists at " + a.path);
-  engine eng(small_engine());
-  dataset_options o;
-  o.create = true;
-  dataset ds = eng.open(a.path, o);
-  for (auto& s : specs) {
-    spdlog::debug("creating tensor {} ({})", s.name, to_string(s.type));
-    ds.create_tensor(s);
-  }
-  ds.close();
+  store::initialize(a.path, specs);  // atomic: of concurrent creates, one wins
   std::printf("created %s with %zu tensor%s\n", a.path.c_str(), specs.size(),
               specs.size() == 1 ? "" : "s");
   return 0;

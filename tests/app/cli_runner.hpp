@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "app/cli/base64.hpp"
 #include "tests/process.hpp"
 
 namespace serialake::test {
@@ -50,6 +51,15 @@ inline std::vector<std::string> lines_of(const std::string& text) {
   std::vector<std::string> out;
   std::istringstream in(text);
   for (std::string l; std::getline(in, l);) out.push_back(l);
+  return out;
+}
+
+/// `n` rows {"id": first+i, "blob": <size bytes of value first+i>}, as cat writes them.
+inline std::string blob_rows(int first, int n, size_t size) {
+  std::string out;
+  for (int i = first; i < first + n; ++i)
+    out += "{\"id\":" + std::to_string(i) + ",\"blob\":\"" +
+           serialake::cli::base64_encode(std::string(size, static_cast<char>(i))) + "\"}\n";
   return out;
 }
 

@@ -7,7 +7,6 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/cli/base64.hpp"
 #include "tests/app/cli_runner.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -15,15 +14,6 @@ using namespace serialake::test;
 namespace fs = std::filesystem;
 
 namespace {
-
-// `n` rows {"id": first+i, "blob": <size bytes of value first+i>}, as cat writes them.
-std::string blob_rows(int first, int n, size_t size) {
-  std::string out;
-  for (int i = first; i < first + n; ++i)
-    out += "{\"id\":" + std::to_string(i) + ",\"blob\":\"" +
-           serialake::cli::base64_encode(std::string(size, static_cast<char>(i))) + "\"}\n";
-  return out;
-}
 
 // Flips one byte inside the first occurrence of `needle` in `file`; false if absent.
 bool flip_inside(const std::string& file, const std::string& needle, size_t at) {
