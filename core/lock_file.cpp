@@ -1,6 +1,7 @@
 #include "core/lock_file.hpp"
 
 #include <fcntl.h>
+#include <signal.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -12,6 +13,7 @@
 #include <ctime>
 #include <mutex>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include "core/clock.hpp"
@@ -62,8 +64,37 @@ std::optional<content> parse(const std::string& text) {
   }
 }
 
+// True if process `pid` exists on this host (EPERM: it exists, not ours).
+bool process_alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+
 std::string lock_path(const std::string& dir) { return dir + "/" + format::lock_file; }
 std::string break_path(const std::string& dir) { return lock_path(dir) + ".break"; }
+
+// lock.break: "<generation> <time_ms>", written by a forced unlock of a live
+// holder. It breaks the grant of that generation; generation 0 (never granted)
+// breaks whatever grant was made before time_ms, when the lock file was
+// unreadable and the holder's generation unknown.
+struct broken_lock {
+  uint64_t generation = 0;
+  int64_t before_ms = 0;
+  bool breaks(const content& grant) const {
+    return generation ? generation == grant.who.generation : grant.who.since_ms <= before_ms;
+  }
+};
+
+std::optional<broken_lock> read_break(const std::string& dir) {
+  try {
+    std::istringstream in(io::read_file(break_path(dir)));
+    broken_lock b;
+    if (in >> b.generation >> b.before_ms) return b;
+  } catch (const error&) {
+  }
+  return std::nullopt;
+}
+
+void write_break(const std::string& dir, uint64_t generation) {
+  io::write_file_atomic(break_path(dir), std::to_string(generation) + " " + std::to_string(now_ms()) + "\n");
+}
 
 // The lock file, opened; flock state tracked.
 struct lock_fd {
@@ -137,9 +168,17 @@ verdict judge(const lock_fd& l, const lock_settings& s) {
     v.why = "not locked";
   } else if (c->who.kind == "maintenance") {
     v.why = "maintenance lock";
-  } else if (c->who.host == this_host()) {
+  } else if (c->who.host == this_host() &&
+             (!process_alive(c->who.pid) || now - c->who.heartbeat_ms > s.validity.count())) {
+    // Normally the flock alone decides (we hold it, so the holder is gone). A
+    // holder that took over a broken lock without the flock keeps its process
+    // and heartbeat alive, so both are checked too.
     v.free = true;
-    v.why = "its process is no longer running";
+    v.why = process_alive(c->who.pid) ? "its heartbeat is older than " + std::to_string(s.validity.count()) + " ms"
+                                      : "its process is no longer running";
+  } else if (c->who.host == this_host()) {
+    v.holder.alive = true;
+    v.why = "held by a live process on this host";
   } else if (now - c->who.heartbeat_ms > s.validity.count()) {
     v.free = true;
     v.why = "its heartbeat is older than " + std::to_string(s.validity.count()) + " ms";
@@ -184,20 +223,24 @@ std::pair<lock_fd, verdict> wait_free(const std::string& dir, const lock_setting
       h = v.holder;
     } else {
       h = live_holder(l);
+      // A live holder broken with `unlock --force` (it may be hung, stopped or
+      // partitioned) keeps its flock until it notices. We need not wait: it can
+      // no longer commit (its check() sees lock.break, and the log's flock
+      // fences its record, format.hpp), so the lock is free without the flock.
+      auto b = read_break(dir);
+      if (b && b->generation && b->generation == h.generation) {
+        verdict v;
+        v.free = true;
+        v.generation = h.generation;
+        v.why = "its lock was broken";
+        return {std::move(l), v};
+      }
     }
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string extra = h.kind == "maintenance" ? "; release it with `serialake unlock`" : "";
       throw locked_error(dir, h, extra);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
-  }
-}
-
-uint64_t broken_generation(const std::string& dir) {
-  try {
-    return std::stoull(io::read_file(break_path(dir)));
-  } catch (...) {
-    return 0;
   }
 }
 
@@ -212,10 +255,13 @@ std::pair<lock_fd, content> take(const std::string& dir, const lock_settings& s,
   c.who.host = this_host();
   c.who.pid = static_cast<int>(::getpid());
   c.who.since_ms = c.who.heartbeat_ms = now_ms();
-  c.who.generation = std::max(v.generation, broken_generation(dir)) + 1;
+  auto b = read_break(dir);
+  c.who.generation = std::max(v.generation, b ? b->generation : 0) + 1;
   c.token = random_token();
   l.write(c);
-  io::remove_file(break_path(dir));
+  // Without the flock the broken holder is still alive: it must go on seeing
+  // lock.break. The file goes once the flock is ours (here or at a heartbeat).
+  if (l.flocked) io::remove_file(break_path(dir));
   return {std::move(l), std::move(c)};
 }
 
@@ -238,6 +284,8 @@ class file_lock : public dataset_lock {
   void heartbeat() override {
     std::lock_guard<std::mutex> g(mtx_);
     check_locked();
+    // Taken over from a broken holder: the flock is ours once it lets go.
+    if (!fd_.flocked && fd_.try_flock()) io::remove_file(break_path(dir_));
     grant_.who.heartbeat_ms = now_ms();
     fd_.write(grant_);
   }
@@ -276,7 +324,7 @@ class file_lock : public dataset_lock {
                                         why + "; nothing more can be committed");
     };
     if (lost_ || !fd_.f) throw lost("it was released or lost before");
-    if (io::exists(break_path(dir_)) && broken_generation(dir_) == grant_.who.generation)
+    if (auto b = read_break(dir_); b && b->breaks(grant_))
       throw lost("it was broken with `unlock --force`");
     auto c = parse(fd_.text());
     if (!c || !c->held || c->token != grant_.token || c->who.generation != grant_.who.generation)
@@ -323,7 +371,8 @@ std::string file_lock_backend_impl::unlock(const std::string& dir, bool force, c
   if (!l.try_flock()) {
     lock_holder h = live_holder(l);
     if (!force) throw locked_error(dir, h, ", a live process; use --force to break its lock");
-    io::write_file_atomic(break_path(dir), std::to_string(h.generation));
+    // Unreadable content (generation 0 here): break every grant made until now.
+    write_break(dir, h.generation);
     return "broke the lock of live " + h.describe() +
            "; its next commit fails with lock_lost and it gives the lock up";
   }
@@ -337,7 +386,7 @@ std::string file_lock_backend_impl::unlock(const std::string& dir, bool force, c
   l.write(c);  // state free, generation kept
   std::string what = v.holder.describe();
   if (v.holder.alive) {
-    io::write_file_atomic(break_path(dir), std::to_string(v.generation));
+    write_break(dir, v.generation);
     return "broke the lock of live " + what + "; its next commit fails with lock_lost";
   }
   return "released the lock of " + what + (v.free ? ": " + v.why : "");

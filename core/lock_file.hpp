@@ -5,28 +5,46 @@
 // deleted (an OS lock lives on the inode). Its content is one JSON object:
 //   {"state": "held"|"free", "kind": "writer"|"maintenance", "host": h, "pid": p,
 //    "since_ms": t, "heartbeat_ms": t, "generation": g, "token": random}
-// written in place (pwrite, ftruncate, fdatasync) and only by whoever holds the
-// OS lock (flock LOCK_EX) on the file, with one exception: a forced unlock of a
-// live writer creates `<dataset>/lock.break` holding the broken generation.
+// written in place (pwrite, ftruncate, fdatasync) by whoever holds the OS lock
+// (flock LOCK_EX) on the file, or by a writer taking over a broken holder (below).
+// A forced unlock of a live holder writes `<dataset>/lock.break`:
+//   "<generation> <time_ms>"   breaks the grant of that generation; generation 0
+//                              (the content was unreadable) breaks every grant
+//                              made before time_ms
 //
 // A writer keeps the flock from acquire to release, so a holder that dies on this
 // host is detected at once: the kernel drops its flock. With the flock in hand,
 // the content decides:
 //   empty, or state free                      -> free (generation kept)
 //   maintenance                               -> held until unlock
-//   writer on this host                       -> its process is gone: taken over
+//   writer on this host, process gone         -> taken over
+//   writer on this host, alive, fresh beat    -> held (it took over without the flock)
+//   writer on this host, stale heartbeat      -> taken over (validity elapsed)
 //   writer on another host, fresh heartbeat   -> held
 //   writer on another host, stale heartbeat   -> taken over (validity elapsed)
 //   unparseable (torn write)                  -> held until the file's mtime is
 //                                                older than the validity
 // Without the flock, a live process on this host holds the lock, whatever the
-// content says: an empty or garbled file is never read as free.
+// content says (an empty or garbled file is never read as free), with one
+// exception: if lock.break names the content's generation, the holder was broken
+// and the lock is taken over at once, without waiting for its flock. That is
+// safe because commits are fenced at the log (core/format.hpp: a record is
+// appended only under the log's flock, by a writer whose check() passes and
+// whose log end is unchanged): a broken holder, even one stopped between its
+// check and its write, can never append after the new holder's records. The new
+// holder keeps lock.break until the flock is its own (its heartbeat takes it
+// once the broken holder lets go), then removes it.
 //
-// A grant's generation is one more than the file's; commits record it. check()
-// fails with lock_lost once lock.break names our generation or the content is no
-// longer our grant (token and generation). A lost holder keeps its flock until
-// its owner calls release(), so a new writer cannot start recovery while the old
-// one might still be between its last check and its commit record.
+// A grant's generation is one more than the larger of the file's and lock.break's;
+// commits record it. check() fails with lock_lost once lock.break breaks our grant
+// or the content is no longer our grant (token and generation).
+//
+// On shared file systems: the heartbeat and the content work wherever files are
+// shared; flock is only as good as the file system's (NFSv4 implements it as a
+// POSIX lock across hosts; some FUSE and SMB mounts fake it per host). Where
+// flock is not coherent across hosts, a holder on another host is judged by its
+// heartbeat alone, and the fenced commit relies on the log's flock: on such a
+// file system, use a lock service (ZooKeeper, Redis, etcd) instead.
 
 #include <memory>
 #include <string>

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <signal.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -10,6 +11,7 @@
 #include <thread>
 
 #include "actors/dataset.hpp"
+#include "core/file_io.hpp"
 #include "core/lock_file.hpp"
 #include "core/store.hpp"
 #include "tests/process.hpp"
@@ -227,6 +229,55 @@ TEST_CASE("fencing: a writer whose lock was broken gets lock_lost; the new holde
   CHECK(snap->read("w", 1).as<int64_t>()[0] == 7);
   auto log = ds.log(true);
   CHECK(log.back().lock_gen > log.front().lock_gen);
+}
+
+TEST_CASE("unlock --force of a stopped writer lets the next writer in at once; resumed, it commits nothing") {
+  temp_dir d;
+  auto path = make_dataset(d);
+  auto old = spawn({"fenced", path});
+  REQUIRE(old.line() == "ready");
+  old.kill(SIGSTOP);  // hung: it holds its flock and cannot notice anything
+  CHECK_THAT(file_lock_backend()->unlock(path, true, {}), Catch::Contains("broke"));
+  // Kills: a takeover that waits for the broken holder's flock (locked, 75).
+  engine eng;
+  dataset_options o;  // lock_timeout 0: fail at once if still held
+  {
+    auto ds = eng.open(path, o);
+    ds.append_row({{"w", sample::scalar<int64_t>(dtype::int64, 7)}, {"s", sample::of_text("row 7")}});
+    ds.flush();
+    // While it has the lock, nobody else gets it, though the old writer's flock is still there.
+    engine other;
+    CHECK(open_code(other, path, o) == errc::locked);
+    ds.close();
+  }
+  old.kill(SIGCONT);
+  old.send("go\n");
+  CHECK_THAT(old.line(), Catch::StartsWith("error lock_lost"));
+  old.wait();
+  auto s = store::open(path, {true, {}, {}});
+  auto snap = s->snapshot();
+  REQUIRE(snap->length("w") == 2);
+  CHECK(snap->read("w", 0).as<int64_t>()[0] == 1);
+  CHECK(snap->read("w", 1).as<int64_t>()[0] == 7);
+  CHECK_FALSE(s->damage());
+  CHECK(s->verify().empty());
+}
+
+TEST_CASE("a forced unlock while the lock file is unreadable still breaks the live writer") {
+  temp_dir d;
+  auto path = make_dataset(d);
+  auto old = spawn({"fenced", path});
+  REQUIRE(old.line() == "ready");
+  // The holder is rewriting its lock file (torn for a moment) when the unlock comes.
+  std::string grant = serialake::io::read_file(path + "/lock");
+  std::ofstream(path + "/lock", std::ios::trunc) << "{\"state\":\"he";
+  CHECK_THAT(file_lock_backend()->unlock(path, true, {}), Catch::Contains("broke"));
+  std::ofstream(path + "/lock", std::ios::trunc) << grant;  // its write completes
+  // Kills: a break of generation 0 that matches no grant (the writer went on).
+  old.send("go\n");
+  CHECK_THAT(old.line(), Catch::StartsWith("error lock_lost"));
+  old.wait();
+  CHECK(store::open(path, {true, {}, {}})->snapshot()->length("w") == 1);
 }
 
 TEST_CASE("a maintenance lock outlives its taker until unlock") {
