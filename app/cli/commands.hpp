@@ -55,6 +55,7 @@ struct append_args {
   std::string path;
   double lock_timeout = 0;
   bool durable = false;
+  bool allow_missing = false;  ///< rows may name only some tensors
 };
 /// `serialake append`: JSON Lines from stdin, all rows committed or none.
 int run_append(const append_args& a);
