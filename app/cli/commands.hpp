@@ -40,7 +40,8 @@ int exit_code(errc code) noexcept;
 std::unique_ptr<store> open_read(const std::string& path, std::optional<uint64_t> version);
 
 
-/// Seconds (from --lock-timeout) as the engine's milliseconds; usage_error if negative.
+/// Seconds (from --lock-timeout) as the engine's milliseconds; usage_error if
+/// negative, not a number, or above 1e9 (about 31 years).
 std::chrono::milliseconds lock_timeout_ms(double seconds);
 
 struct create_args {
@@ -119,6 +120,10 @@ int run_lock(const lock_args& a);
 /// `serialake unlock`: releases a maintenance lock or a dead holder's lock; a
 /// live writer's only with `force` (its next commit then fails with lock_lost).
 int run_unlock(const lock_args& a);
+
+/// `text` on one line of a listing (log, info): backslash, newline, CR and tab as
+/// \\ \n \r \t, other control characters as \xNN, everything else as it is.
+std::string escaped(const std::string& text);
 
 /// Parses a `--tensor NAME:DTYPE[:HTYPE[:SHAPE]]` value; usage_error if malformed.
 /// SHAPE is `384`, `3x224x224` or `3,224,224`.

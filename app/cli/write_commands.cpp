@@ -170,7 +170,7 @@ int run_commit(const commit_args& a) {
   commit_info ci = ds.commit(a.message);
   ds.close();
   std::printf("committed version %llu: %s\n", static_cast<unsigned long long>(ci.version),
-              a.message.c_str());
+              escaped(a.message).c_str());
   return 0;
 }
 

@@ -104,7 +104,7 @@ TEST_CASE("commit names a version and log lists it, info reports tensors and com
   auto log = cli({"log", ds});
   CHECK(log.status == 0);
   REQUIRE(lines_of(log.out).size() == 1);
-  CHECK_THAT(log.out, Catch::Matches("v2 +20[0-9-]{8}T[0-9:]{8}Z +0 samples  first batch\n"));
+  CHECK_THAT(log.out, Catch::Matches("v2 +20[0-9-]{8}T[0-9:]{8}Z +4 samples, none new +first batch\n"));
   CHECK(lines_of(cli({"log", ds, "--all"}).out).size() == 2);
 
   auto info = cli({"info", ds, "--json"});

@@ -117,6 +117,14 @@ TEST_CASE("nested arrays claiming a huge shape are refused without reserving it"
                  "(the nested arrays are not rectangular)\n");
 }
 
+TEST_CASE("a fixed shape whose size overflows is refused at create") {
+  temp_dir dir;
+  auto r = cli({"create", dir / "ds", "--tensor", "x:float32::4294967296x4294967296"});
+  CHECK(r.status == 64);
+  CHECK_THAT(r.err, Catch::Contains("needs more than 2^64 bytes"));
+  CHECK_FALSE(std::filesystem::exists(dir / "ds"));
+}
+
 TEST_CASE("append refuses a row that omits tensors unless --allow-missing") {
   three_tensors t;
   auto r = cli({"append", t.ds}, good_row + "{\"n\":2}\n" + good_row);
@@ -132,4 +140,53 @@ TEST_CASE("append refuses a row that omits tensors unless --allow-missing") {
   CHECK(ok.status == 0);
   CHECK(t.content() == "{\"n\":0,\"j\":null,\"f\":0.5}\n{\"n\":2}\n");
   CHECK_THAT(cli({"append", "--help"}).out, Catch::Contains("--allow-missing"));
+}
+
+TEST_CASE("export --npy /dev/stdout writes only the array on stdout") {
+  three_tensors t;
+  auto r = cli({"export", t.ds, "n", "--npy", "/dev/stdout"});
+  CHECK(r.status == 0);
+  REQUIRE(r.out.size() == 128 + 8);  // header padded to 64 bytes, then one int64
+  CHECK(r.out.compare(0, 6, "\x93NUMPY") == 0);
+  CHECK(r.out.substr(128) == std::string(8, '\0'));
+  CHECK(r.err == "exported 1 samples of 'n' to /dev/stdout\n");
+}
+
+TEST_CASE("info works without a lock file and shows the lock as free") {
+  three_tensors t;
+  REQUIRE(std::filesystem::remove(t.dir / "ds/lock"));
+  auto r = cli({"info", t.ds});
+  CHECK(r.status == 0);
+  CHECK_THAT(r.out, Catch::Contains("lock     free\n"));
+  auto j = cli({"info", t.ds, "--json"});
+  REQUIRE(j.status == 0);
+  CHECK(nlohmann::json::parse(j.out)["lock"].is_null());
+  CHECK_FALSE(std::filesystem::exists(t.dir / "ds/lock"));  // read-only: nothing created
+}
+
+TEST_CASE("--lock-timeout too large says so") {
+  three_tensors t;
+  for (auto& cmd : {"append", "commit", "lock"}) {
+    std::vector<std::string> args{cmd, t.ds, "--lock-timeout", "1e20"};
+    if (std::string(cmd) == "commit") args.insert(args.end(), {"-m", "x"});
+    auto r = cli(args);
+    CHECK(r.status == 64);
+    CHECK(r.err == "serialake: --lock-timeout 1e+20 is too large (at most 1e9 seconds, about 31 years)\n");
+  }
+  CHECK(cli({"append", t.ds, "--lock-timeout", "1e9"}, "").status == 0);
+}
+
+TEST_CASE("log prints each commit on one line: messages escaped, named commits with their total") {
+  three_tensors t;
+  auto c = cli({"commit", t.ds, "-m", "two\nlines\\ and\ta tab"});
+  REQUIRE(c.status == 0);
+  CHECK(c.out == "committed version 2: two\\nlines\\\\ and\\ta tab\n");
+  auto log = cli({"log", t.ds});
+  REQUIRE(log.status == 0);
+  REQUIRE(lines_of(log.out).size() == 1);
+  CHECK_THAT(log.out, Catch::Matches("v2 +[0-9T:Z-]+ +3 samples, none new +two\\\\nlines\\\\\\\\ and\\\\ta tab\n"));
+  auto all = lines_of(cli({"log", t.ds, "--all"}).out);
+  REQUIRE(all.size() == 2);
+  CHECK_THAT(all[0], Catch::Matches("v1 +[0-9T:Z-]+ +3 samples, 3 new +\\(unnamed\\)"));
+  CHECK_THAT(cli({"info", t.ds}).out, Catch::Contains("two\\nlines\\\\ and\\ta tab\n"));
 }
