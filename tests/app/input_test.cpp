@@ -164,7 +164,7 @@ TEST_CASE("info works without a lock file and shows the lock as free") {
   CHECK_FALSE(std::filesystem::exists(t.dir / "ds/lock"));  // read-only: nothing created
 }
 
-TEST_CASE("--lock-timeout too large says so") {
+TEST_CASE("a --lock-timeout too large says so") {
   three_tensors t;
   for (auto& cmd : {"append", "commit", "lock"}) {
     std::vector<std::string> args{cmd, t.ds, "--lock-timeout", "1e20"};
