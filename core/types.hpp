@@ -85,11 +85,39 @@ struct sample_view {
   size_t size = 0;  ///< bytes at `data`
 };
 
-/// Product of the extents (1 for a scalar).
-uint64_t element_count(const shape_t& s) noexcept;
+/// Most dimensions a numeric sample (or a fixed shape) may have.
+inline constexpr size_t max_ndim = 32;
 
-/// Checks `s` against `spec`: dtype, fixed shape, byte count, valid UTF-8 for text,
-/// valid JSON for json, 0/1 for bool. Throws schema_mismatch or invalid_argument
+/// Deepest nesting of arrays and objects in a json sample (a scalar is depth 0).
+/// Bounded so that every reader, recursive ones included, handles any sample on a
+/// small stack; serde_json's default recursion limit is the same.
+inline constexpr size_t max_json_depth = 128;
+
+/// Bytes of the elements of a `t` sample of shape `s` (element count times item
+/// size), or nullopt if that product does not fit in 64 bits: shapes come from
+/// users and files, so no caller may multiply extents unchecked.
+std::optional<uint64_t> data_bytes(dtype t, const shape_t& s) noexcept;
+
+/// Why a JSON text is refused, as found by find_json_problem.
+struct json_problem {
+  /// What is wrong, located by line and column for malformed text and NUL bytes
+  /// ("malformed JSON at column 7: ...", "duplicate key 'a'").
+  std::string message;
+  /// When the text is an object: the key whose value holds the problem, if known.
+  std::string key;
+};
+
+/// Checks that `text` is one JSON document every reader takes the same way:
+/// well-formed, no NUL byte (nlohmann's parser would stop at it), no duplicate
+/// key in any object (parsers keep one or the other), numbers that fit a
+/// float64, and nested at most max_json_depth levels below `outer` levels
+/// (outer = 1 for a row object whose values are samples). Returns the first
+/// problem, or nullopt.
+std::optional<json_problem> find_json_problem(std::string_view text, size_t outer = 0);
+
+/// Checks `s` against `spec`: dtype, number of dimensions, fixed shape, byte
+/// count (overflow included), valid UTF-8 for text, JSON that find_json_problem
+/// accepts for json, 0/1 for bool. Throws schema_mismatch or invalid_argument
 /// naming the tensor.
 void check_sample(const tensor_spec& spec, const sample& s);
 

@@ -44,7 +44,8 @@ std::unique_ptr<store> open_read(const std::string& path, std::optional<uint64_t
 /// damaged, after the command showed what is readable.
 void report_damage(const store& s);
 
-/// Seconds (from --lock-timeout) as the engine's milliseconds; usage_error if negative.
+/// Seconds (from --lock-timeout) as the engine's milliseconds; usage_error if
+/// negative, not a number, or above 1e9 (about 31 years).
 std::chrono::milliseconds lock_timeout_ms(double seconds);
 
 struct create_args {
@@ -59,6 +60,7 @@ struct append_args {
   std::string path;
   double lock_timeout = 0;
   bool durable = false;
+  bool allow_missing = false;  ///< rows may name only some tensors
 };
 /// `serialake append`: JSON Lines from stdin, all rows committed or none.
 int run_append(const append_args& a);
@@ -130,6 +132,10 @@ struct repair_args {
 /// `serialake repair`: under the maintenance lock, keeps the good commits before
 /// the damage, moves the rest into `<dataset>/damaged-<time>/`, says what was lost.
 int run_repair(const repair_args& a);
+
+/// `text` on one line of a listing (log, info): backslash, newline, CR and tab as
+/// \\ \n \r \t, other control characters as \xNN, everything else as it is.
+std::string escaped(const std::string& text);
 
 /// Parses a `--tensor NAME:DTYPE[:HTYPE[:SHAPE]]` value; usage_error if malformed.
 /// SHAPE is `384`, `3x224x224` or `3,224,224`.

@@ -2,6 +2,7 @@
 // --tensor argument grammar of `create`.
 
 #include <cmath>
+#include <cstdio>
 #include <ctime>
 
 #include "app/cli/commands.hpp"
@@ -44,9 +45,40 @@ void report_damage(const store& s) {
 }
 
 std::chrono::milliseconds lock_timeout_ms(double seconds) {
-  if (!(seconds >= 0) || seconds > 1e9)
+  // Bounded so that now + timeout stays far inside steady_clock's range (int64
+  // nanoseconds: 292 years).
+  constexpr double max_seconds = 1e9;  // about 31 years
+  if (!(seconds >= 0))
     throw usage_error("--lock-timeout must be a number of seconds >= 0");
+  if (seconds > max_seconds) {
+    char text[32];
+    std::snprintf(text, sizeof text, "%g", seconds);
+    throw usage_error(std::string("--lock-timeout ") + text +
+                      " is too large (at most 1e9 seconds, about 31 years)");
+  }
   return std::chrono::milliseconds(static_cast<int64_t>(std::llround(seconds * 1000)));
+}
+
+std::string escaped(const std::string& text) {
+  std::string out;
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (c < 0x20 || c == 0x7f) {
+          char hex[8];
+          std::snprintf(hex, sizeof hex, "\\x%02x", c);
+          out += hex;
+        } else {
+          out += ch;  // UTF-8 passes through
+        }
+    }
+  }
+  return out;
 }
 
 namespace {
@@ -102,6 +134,11 @@ tensor_spec parse_tensor_arg(const std::string& text) {
       throw usage_error("--tensor " + text + ": a " + to_string(spec.type) +
                         " tensor holds blobs and cannot have a fixed shape");
     spec.shape = parse_shape(parts[3], text);
+    // Every sample of a fixed shape has this size: refuse a shape no sample can have.
+    if (spec.shape->size() > max_ndim)
+      throw usage_error("--tensor " + text + ": more than " + std::to_string(max_ndim) + " dimensions");
+    if (!data_bytes(spec.type, *spec.shape))
+      throw usage_error("--tensor " + text + ": shape " + parts[3] + " needs more than 2^64 bytes per sample");
   }
   return spec;
 }

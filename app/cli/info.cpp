@@ -54,8 +54,16 @@ int run_info(const info_args& a) {
   auto all = st->log(true);
   auto named = st->log(false);
 
-  // Who holds the lock right now (probing it never takes it for long).
-  auto holder = file_lock_backend()->holder(a.path, lock_settings{});
+  // Who holds the lock right now (probing it never takes it for long). No lock
+  // file means no holder: a read-only command must not need one. (holder()
+  // itself reports a missing lock file as not_found; the dataset was just opened,
+  // so here that can only be the lock file.)
+  std::optional<lock_holder> holder;
+  try {
+    holder = file_lock_backend()->holder(a.path, lock_settings{});
+  } catch (const error& e) {
+    if (e.code() != errc::not_found) throw;
+  }
 
   if (a.json) {
     nlohmann::ordered_json j;
@@ -106,7 +114,7 @@ int run_info(const info_args& a) {
     std::printf("\nnamed commits\n");
     for (auto& c : named)
       std::printf("  v%-5llu %s  %s\n", static_cast<unsigned long long>(c.version),
-                  iso_time(c.time_ms).c_str(), c.message.c_str());
+                  iso_time(c.time_ms).c_str(), escaped(c.message).c_str());
   }
   if (auto d = st->damage()) std::printf("\ndamaged  %s\n", d->c_str());
   report_damage(*st);

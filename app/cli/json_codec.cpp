@@ -182,6 +182,14 @@ void append_json_string(const std::string& s, std::string& out) {
 }
 
 void write_json(const tensor_spec& spec, const sample& s, std::string& out) {
+  // A stored sample is checked as an appended one is: its shape must match its
+  // bytes (put_array trusts it) and a json document must be one every reader
+  // takes the same way, on a small stack (dump recurses).
+  try {
+    check_sample(spec, s);
+  } catch (const error& e) {
+    throw error(errc::corrupt, "stored sample refused: " + e.message());
+  }
   switch (spec.type) {
     case dtype::bytes:
       out += '"';
@@ -192,21 +200,14 @@ void write_json(const tensor_spec& spec, const sample& s, std::string& out) {
       append_json_string(s.data, out);
       return;
     case dtype::json:
-      try {
-        // Re-dumped compactly: a stored document may span lines, a JSON Line may not.
-        out += json::parse(s.data).dump(-1, ' ', false, json::error_handler_t::replace);
-      } catch (const json::exception&) {
-        throw error(errc::corrupt, "tensor '" + spec.name + "' holds a json sample that does not parse");
-      }
+      // Re-dumped compactly: a stored document may span lines, a JSON Line may not.
+      out += json::parse(s.data).dump(-1, ' ', false, json::error_handler_t::replace);
       return;
     default:
       break;
   }
   with_type(spec.type, [&](auto tag) {
     using T = decltype(tag);
-    const uint64_t need = element_count(s.shape) * sizeof(T);
-    if (s.data.size() != need)
-      throw error(errc::corrupt, "tensor '" + spec.name + "' holds a sample whose size does not match its shape");
     const char* p = s.data.data();
     put_array<T>(p, s.shape, 0, out);
   });
@@ -242,8 +243,13 @@ sample read_json(const tensor_spec& spec, const json& v) {
     default: {
       // The shape is read off the nesting along the first items, then every
       // item is checked against it.
+      // Nothing is reserved from the shape: until fill has checked every item,
+      // its product is only a claim (2 x 100,000 items can claim 10^10 elements).
       shape_t shape;
       for (const json* p = &v; p->is_array(); p = &(*p)[0]) {
+        if (shape.size() == max_ndim)
+          bad_value("", "nested deeper than " + std::to_string(max_ndim) + " arrays (a sample has at most " +
+                            std::to_string(max_ndim) + " dimensions)");
         shape.push_back(p->size());
         if (p->empty()) break;
       }
@@ -252,7 +258,6 @@ sample read_json(const tensor_spec& spec, const json& v) {
       std::string where;
       with_type(spec.type, [&](auto tag) {
         using T = decltype(tag);
-        s.data.reserve(element_count(shape) * sizeof(T));
         fill<T>(v, shape, 0, where, s.data);
       });
     }

@@ -75,6 +75,9 @@ int main(int argc, char** argv) {
   append->add_option("--lock-timeout", aa.lock_timeout,
                      "Seconds to wait for another writer's lock (default 0: fail at once)");
   append->add_flag("--durable", aa.durable, "Acknowledge rows only once their commit is on disk");
+  append->add_flag("--allow-missing", aa.allow_missing,
+                   "Accept rows that name only some tensors (the others stay shorter); "
+                   "by default a row must name every tensor");
 
   cat_args cta;
   auto* cat = command(app, "cat", "Write rows as JSON Lines (the encoding append reads)",

@@ -62,7 +62,11 @@ int run_cat(const cat_args& a) {
       fields.clear();
       for (auto* t : sel)
         if (i < t->length) fields.emplace_back(&t->spec, snap->read(t->spec.name, i));
-      write_row(fields, buf);
+      try {
+        write_row(fields, buf);
+      } catch (const error& e) {
+        throw error(e.code(), "row " + std::to_string(i) + ": " + e.message());
+      }
       buf += '\n';
       if (buf.size() >= (1u << 20)) {
         write_out(buf);
@@ -116,7 +120,8 @@ int run_export(const export_args& a) {
   auto snap = st->snapshot();
   need_tensor(*snap, a.tensor, a.path);
   uint64_t n = export_npy(*snap, a.tensor, a.npy);
-  std::printf("exported %llu samples of '%s' to %s\n", static_cast<unsigned long long>(n),
+  // On stderr: --npy may be /dev/stdout, and the report is not data.
+  std::fprintf(stderr, "exported %llu samples of '%s' to %s\n", static_cast<unsigned long long>(n),
               a.tensor.c_str(), a.npy.c_str());
   report_damage(*st);
   return 0;
@@ -124,10 +129,18 @@ int run_export(const export_args& a) {
 
 int run_log(const log_args& a) {
   auto st = open_read(a.path, std::nullopt);
-  for (auto& c : st->log(a.all)) {
-    std::printf("%-6s %s  %8llu samples  %s\n", ("v" + std::to_string(c.version)).c_str(),
-                iso_time(c.time_ms).c_str(), static_cast<unsigned long long>(c.samples),
-                c.message.empty() ? "(unnamed)" : c.message.c_str());
+  // Each line gives the samples the version holds and those its commit added: a
+  // named commit usually adds none (it names what earlier commits wrote), and
+  // "0 samples" alone would read as an empty version.
+  uint64_t total = 0;
+  for (auto& c : st->log(true)) {
+    total += c.samples;
+    if (!a.all && c.message.empty()) continue;
+    const std::string added = c.samples ? std::to_string(c.samples) + " new" : "none new";
+    std::printf("%-6s %s  %10llu sample%s, %-10s  %s\n", ("v" + std::to_string(c.version)).c_str(),
+                iso_time(c.time_ms).c_str(), static_cast<unsigned long long>(total),
+                total == 1 ? "" : "s", added.c_str(),
+                c.message.empty() ? "(unnamed)" : escaped(c.message).c_str());
   }
   report_damage(*st);
   return 0;

@@ -37,23 +37,17 @@ bool blank(const std::string& line) {
   return line.find_first_not_of(" \t\r") == std::string::npos;
 }
 
-// nlohmann's messages start with "[json.exception.parse_error.101] parse error at
-// line 1, column 7: ..."; every line is parsed on its own, so only the column
-// means anything to the user.
-std::string parse_message(const std::string& what) {
-  auto at = what.find("column ");
-  return at == std::string::npos ? what : what.substr(at);
-}
-
+// One JSON Lines row. Every tensor must be named unless `allow_missing`: rows
+// that skip tensors leave them shorter, and later rows no longer line up.
 row parse_line(const std::string& line, uint64_t lineno,
-               const std::map<std::string, tensor_spec>& specs, const std::string& path) {
+               const std::map<std::string, tensor_spec>& specs, const append_args& a) {
   const std::string where = "line " + std::to_string(lineno);
-  json v;
-  try {
-    v = json::parse(line);
-  } catch (const json::parse_error& e) {
-    throw error(errc::invalid_argument, where + ": malformed JSON at " + parse_message(e.what()));
-  }
+  // Checked before json::parse, which would stop at a NUL, keep one of two equal
+  // keys, throw a non-parse error for 1e309 and take any depth.
+  if (auto p = find_json_problem(line, 1))
+    throw error(errc::invalid_argument,
+                where + (p->key.empty() ? "" : " field '" + p->key + "'") + ": " + p->message);
+  json v = json::parse(line);
   if (!v.is_object())
     throw error(errc::invalid_argument, where + ": expected a JSON object {\"tensor\": value, ...}, got " +
                                             std::string(v.type_name()));
@@ -64,12 +58,20 @@ row parse_line(const std::string& line, uint64_t lineno,
     auto it = specs.find(name);
     if (it == specs.end())
       throw error(errc::schema_mismatch,
-                  field + ": no such tensor in " + path + " (tensors: " + tensor_list(specs) + ")");
+                  field + ": no such tensor in " + a.path + " (tensors: " + tensor_list(specs) + ")");
     try {
       r.emplace_back(name, read_json(it->second, value));
     } catch (const error& e) {
       throw error(e.code(), field + ": " + e.message());
     }
+  }
+  if (!a.allow_missing && r.size() < specs.size()) {
+    std::string missing;
+    for (auto& [name, spec] : specs)
+      if (!v.contains(name)) missing += (missing.empty() ? "" : ", ") + name;
+    throw error(errc::schema_mismatch, where + ": missing tensor" + (r.size() + 1 < specs.size() ? "s " : " ") +
+                                           missing + " (every row names every tensor; --allow-missing "
+                                                     "appends rows that name some)");
   }
   return r;
 }
@@ -130,7 +132,7 @@ int run_append(const append_args& a) {
   while (std::getline(std::cin, line)) {
     ++lineno;
     if (blank(line)) continue;
-    rows.push_back(parse_line(line, lineno, specs, a.path));
+    rows.push_back(parse_line(line, lineno, specs, a));
     line_of.push_back(lineno);
   }
   if (std::cin.bad()) throw_io("cannot read standard input", errno);
@@ -159,7 +161,7 @@ int run_commit(const commit_args& a) {
   commit_info ci = ds.commit(a.message);
   ds.close();
   std::printf("committed version %llu: %s\n", static_cast<unsigned long long>(ci.version),
-              a.message.c_str());
+              escaped(a.message).c_str());
   return 0;
 }
 

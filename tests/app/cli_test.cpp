@@ -49,7 +49,7 @@ TEST_CASE("every dtype round-trips through create, append and cat") {
   const std::string ds = dir / "all.serialake";
   auto c = cli(args({"create", ds}, every_dtype));
   REQUIRE(c.status == 0);
-  auto a = cli({"append", ds}, every_dtype_rows);
+  auto a = cli({"append", ds, "--allow-missing"}, every_dtype_rows);
   INFO(a.err);
   REQUIRE(a.status == 0);
   CHECK(a.out == "appended 3 rows to " + ds + "\n");
@@ -66,14 +66,14 @@ TEST_CASE("cat | append into a new dataset gives identical output") {
   REQUIRE(cli(args({"create", b}, every_dtype)).status == 0);
   // Non-canonical input (spaces, 1e0, reordered keys) comes out canonical.
   std::string input = every_dtype_rows + R"({ "f64": 1e0, "i8" : -1 , "u8": [[1]] })" + "\n";
-  REQUIRE(cli({"append", a}, input).status == 0);
+  REQUIRE(cli({"append", a, "--allow-missing"}, input).status == 0);
   auto first = cli({"cat", a});
   REQUIRE(first.status == 0);
   // Row i of cat is sample i of each tensor: the partial third and fourth input
   // rows share index 2 of the tensors they name.
   CHECK(lines_of(first.out).back() ==
         R"({"u8":[[1]],"i8":-1,"i64":3,"f64":1.0,"t":"only two tensors in this row"})");
-  REQUIRE(cli({"append", b}, first.out).status == 0);
+  REQUIRE(cli({"append", b, "--allow-missing"}, first.out).status == 0);
   auto second = cli({"cat", b});
   REQUIRE(second.status == 0);
   CHECK(second.out == first.out);
@@ -85,7 +85,7 @@ TEST_CASE("cat selects tensors, row ranges and versions") {
   REQUIRE(cli({"create", ds, "--tensor", "n:int64", "--tensor", "s:text"}).status == 0);
   REQUIRE(cli({"append", ds}, "{\"n\":0,\"s\":\"a\"}\n{\"n\":1,\"s\":\"b\"}\n").status == 0);
   REQUIRE(cli({"commit", ds, "-m", "first two"}).status == 0);
-  REQUIRE(cli({"append", ds}, "{\"n\":2,\"s\":\"c\"}\n{\"n\":3}\n").status == 0);
+  REQUIRE(cli({"append", ds, "--allow-missing"}, "{\"n\":2,\"s\":\"c\"}\n{\"n\":3}\n").status == 0);
   CHECK(cli({"cat", ds, "--tensor", "s"}).out == "{\"s\":\"a\"}\n{\"s\":\"b\"}\n{\"s\":\"c\"}\n");
   CHECK(cli({"cat", ds, "--start", "1", "--end", "3", "--tensor", "n"}).out == "{\"n\":1}\n{\"n\":2}\n");
   CHECK(cli({"cat", ds, "--start", "3"}).out == "{\"n\":3}\n");
@@ -104,7 +104,7 @@ TEST_CASE("commit names a version and log lists it, info reports tensors and com
   auto log = cli({"log", ds});
   CHECK(log.status == 0);
   REQUIRE(lines_of(log.out).size() == 1);
-  CHECK_THAT(log.out, Catch::Matches("v2 +20[0-9-]{8}T[0-9:]{8}Z +0 samples  first batch\n"));
+  CHECK_THAT(log.out, Catch::Matches("v2 +20[0-9-]{8}T[0-9:]{8}Z +4 samples, none new +first batch\n"));
   CHECK(lines_of(cli({"log", ds, "--all"}).out).size() == 2);
 
   auto info = cli({"info", ds, "--json"});
@@ -128,22 +128,22 @@ TEST_CASE("a malformed line in the middle commits nothing and names the line") {
   temp_dir dir;
   const std::string ds = dir / "ds";
   REQUIRE(cli({"create", ds, "--tensor", "n:int64", "--tensor", "e:float32::2"}).status == 0);
-  REQUIRE(cli({"append", ds}, "{\"n\":100}\n").status == 0);
+  REQUIRE(cli({"append", ds, "--allow-missing"}, "{\"n\":100}\n").status == 0);
 
-  auto syntax = cli({"append", ds}, "{\"n\":1}\n{\"n\":2}\n{\"n\":3\n{\"n\":4}\n");
+  auto syntax = cli({"append", ds, "--allow-missing"}, "{\"n\":1}\n{\"n\":2}\n{\"n\":3\n{\"n\":4}\n");
   CHECK(syntax.status == 65);
   CHECK_THAT(syntax.err, Catch::StartsWith("serialake: line 3: malformed JSON"));
   CHECK(lines_of(syntax.err).size() == 1);
 
-  auto field = cli({"append", ds}, "{\"n\":1}\n\n{\"n\":2,\"e\":[1,2,3]}\n{\"n\":4}\n");
+  auto field = cli({"append", ds, "--allow-missing"}, "{\"n\":1}\n\n{\"n\":2,\"e\":[1,2,3]}\n{\"n\":4}\n");
   CHECK(field.status == 65);
   CHECK_THAT(field.err, Catch::StartsWith("serialake: line 3 field 'e': "));
 
-  auto unknown = cli({"append", ds}, "{\"n\":1}\n{\"x\":2}\n");
+  auto unknown = cli({"append", ds, "--allow-missing"}, "{\"n\":1}\n{\"x\":2}\n");
   CHECK(unknown.status == 65);
   CHECK_THAT(unknown.err, Catch::StartsWith("serialake: line 2 field 'x': no such tensor"));
 
-  auto not_int = cli({"append", ds}, "{\"n\":1}\n{\"n\":2}\n{\"n\":2.5}\n");
+  auto not_int = cli({"append", ds, "--allow-missing"}, "{\"n\":1}\n{\"n\":2}\n{\"n\":2.5}\n");
   CHECK(not_int.status == 65);
   CHECK_THAT(not_int.err, Catch::Contains("line 3 field 'n'") && Catch::Contains("expected an integer"));
 
@@ -151,7 +151,7 @@ TEST_CASE("a malformed line in the middle commits nothing and names the line") {
   CHECK(cli({"cat", ds}).out == "{\"n\":100}\n");
   CHECK(cli({"log", ds, "--all"}).out.find("v2") == std::string::npos);
 
-  auto empty = cli({"append", ds}, "");
+  auto empty = cli({"append", ds, "--allow-missing"}, "");
   CHECK(empty.status == 0);
   CHECK(empty.out == "appended 0 rows to " + ds + "\n");
 }
