@@ -72,24 +72,26 @@ std::vector<work_item> scan(const std::string& src, std::vector<std::string>& cl
   }
 }
 
-// Creates the four tensors where missing; refuses a dataset whose tensors of
-// those names hold something else.
+// Checks every tensor ingest writes before creating any, so that a dataset
+// holding something else is refused unchanged; then creates the missing ones.
 void ensure_tensors(dataset& ds) {
-  const tensor_spec wanted[] = {{"file", dtype::bytes, "image", {}},
-                                {"label", dtype::int64, "class_label", {}},
-                                {"path", dtype::text, "text", {}},
-                                {"class_names", dtype::text, "class_names", {}}};
-  auto have = ds.tensors();
+  static const tensor_spec wanted[] = {{"file", dtype::bytes, "image", {}},
+                                       {"label", dtype::int64, "class_label", {}},
+                                       {"path", dtype::text, "text", {}},
+                                       {"class_names", dtype::text, "class_names", {}}};
+  const auto have = ds.tensors();
+  std::vector<const tensor_spec*> missing;
   for (auto& w : wanted) {
     auto it = std::find_if(have.begin(), have.end(), [&](auto& t) { return t.name == w.name; });
     if (it == have.end()) {
-      ds.create_tensor(w);
+      missing.push_back(&w);
     } else if (it->type != w.type || it->shape) {
       throw error(errc::schema_mismatch, "tensor '" + w.name + "' of " + ds.path() + " is " +
                                              to_string(it->type) + (it->shape ? " with a fixed shape" : "") +
-                                             "; ingest needs " + to_string(w.type));
+                                             "; ingest needs " + to_string(w.type) + " (nothing was changed)");
     }
   }
+  for (auto* w : missing) ds.create_tensor(*w);
 }
 
 // Labels by class name: the dataset's existing classes keep theirs, new names are

@@ -129,9 +129,25 @@ TEST_CASE("ingest refuses a source without classes and a dataset with other tens
   CHECK_THAT(none.err, Catch::Contains("no class subfolders"));
 
   write_file(dir / "src/a/1.bin", "x");
-  REQUIRE(cli({"create", dir / "other", "--tensor", "label:float32"}).status == 0);
-  auto clash = cli({"ingest", dir / "src", dir / "other"});
-  CHECK(clash.status == 65);
-  CHECK_THAT(clash.err, Catch::Contains("tensor 'label'") && Catch::Contains("ingest needs int64"));
   CHECK(cli({"ingest", dir / "src", dir / "ds", "--threads", "0"}).status == 64);
+}
+
+// Kills: creating each missing tensor while still checking the others (the
+// dataset then gains `file` before `label` is found to be float32).
+TEST_CASE("ingest into a dataset with a clashing tensor exits 65 and changes nothing") {
+  temp_dir dir;
+  write_file(dir / "src/a/1.bin", "x");
+  const std::string ds = dir / "other";
+  REQUIRE(cli({"create", ds, "--tensor", "path:text", "--tensor", "label:float32"}).status == 0);
+  const std::string schema = slurp(ds + "/dataset.json"), log = slurp(ds + "/commits.log");
+  const std::string info = cli({"info", ds, "--json"}).out;
+
+  auto clash = cli({"ingest", dir / "src", ds});
+  CHECK(clash.status == 65);
+  CHECK(clash.out.empty());
+  CHECK_THAT(clash.err, Catch::Contains("tensor 'label'") && Catch::Contains("is float32") &&
+                            Catch::Contains("ingest needs int64"));
+  CHECK(slurp(ds + "/dataset.json") == schema);
+  CHECK(slurp(ds + "/commits.log") == log);
+  CHECK(cli({"info", ds, "--json"}).out == info);
 }
