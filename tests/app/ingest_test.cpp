@@ -299,7 +299,7 @@ TEST_CASE("ingest --resume stores only paths not stored yet, with the dataset's 
 
 // A dataset that fails mid-run: files past RLIMIT_FSIZE cannot be written.
 // Kills: a summary counting rows appended (not committed), exiting 0 or 65.
-TEST_CASE("ingest stopped by a failing dataset says how many files it committed; --resume adds the rest") {
+TEST_CASE("ingest stopped by a failing dataset says how many files it committed, --resume adds the rest") {
   temp_dir dir;
   const fs::path src = dir / "src";
   write_file(src / "a/1.jpg", "first run");
