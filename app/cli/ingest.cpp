@@ -5,198 +5,220 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdio>
 #include <deque>
-#include <filesystem>
 #include <map>
-#include <mutex>
 #include <optional>
 #include <thread>
+#include <unordered_set>
 
 #include <spdlog/spdlog.h>
 
 #include "actors/dataset.hpp"
 #include "app/cli/commands.hpp"
+#include "app/cli/ingest_scan.hpp"
+#include "app/cli/reorder_window.hpp"
 #include "core/file_io.hpp"
+#include "core/store.hpp"
 
 namespace serialake::cli {
 namespace {
 
-namespace fs = std::filesystem;
 using clock_type = std::chrono::steady_clock;
 
-struct work_item {
-  std::string file;  ///< path to read
-  std::string rel;   ///< path relative to SRC_DIR, stored in the dataset
-  std::string cls;   ///< class (top-level folder) name
-};
-
-bool hidden(const fs::path& p) { return p.filename().string().rfind('.', 0) == 0; }
-
-// Class folders and their files, both sorted so a run is reproducible.
-std::vector<work_item> scan_tree(const std::string& src, std::vector<std::string>& classes) {
-  std::error_code ec;
-  if (!fs::is_directory(src, ec)) throw error(errc::not_found, "no such directory: " + src);
-  for (auto& e : fs::directory_iterator(src))
-    if (!hidden(e.path()) && e.is_directory()) classes.push_back(e.path().filename().string());
-  std::sort(classes.begin(), classes.end());
-  if (classes.empty())
-    throw error(errc::invalid_argument,
-                src + " has no class subfolders (expected SRC_DIR/<class>/<file> ...)");
-  std::vector<work_item> items;
-  for (auto& cls : classes) {
-    std::vector<work_item> mine;
-    auto it = fs::recursive_directory_iterator(fs::path(src) / cls,
-                                               fs::directory_options::skip_permission_denied);
-    for (auto end = fs::recursive_directory_iterator(); it != end; ++it) {
-      if (hidden(it->path())) {  // .DS_Store, .git, editor droppings
-        if (it->is_directory()) it.disable_recursion_pending();
-        continue;
-      }
-      if (!it->is_regular_file()) continue;
-      mine.push_back({it->path().string(), fs::relative(it->path(), src).generic_string(), cls});
-    }
-    std::sort(mine.begin(), mine.end(), [](auto& a, auto& b) { return a.rel < b.rel; });
-    items.insert(items.end(), mine.begin(), mine.end());
-  }
-  return items;
-}
-
-std::vector<work_item> scan(const std::string& src, std::vector<std::string>& classes) {
-  try {
-    return scan_tree(src, classes);
-  } catch (const fs::filesystem_error& e) {
-    // Never the bare OS text: say which folder could not be listed.
-    throw error(errc::io, "cannot list " + e.path1().string() + ": " + e.code().message());
-  }
-}
-
-// Creates the four tensors where missing; refuses a dataset whose tensors of
-// those names hold something else.
+// Checks every tensor ingest writes before creating any, so that a dataset
+// holding something else is refused unchanged; then creates the missing ones.
 void ensure_tensors(dataset& ds) {
-  const tensor_spec wanted[] = {{"file", dtype::bytes, "image", {}},
-                                {"label", dtype::int64, "class_label", {}},
-                                {"path", dtype::text, "text", {}},
-                                {"class_names", dtype::text, "class_names", {}}};
-  auto have = ds.tensors();
+  static const tensor_spec wanted[] = {{"file", dtype::bytes, "image", {}},
+                                       {"label", dtype::int64, "class_label", {}},
+                                       {"path", dtype::text, "text", {}},
+                                       {"class_names", dtype::text, "class_names", {}}};
+  const auto have = ds.tensors();
+  std::vector<const tensor_spec*> missing;
   for (auto& w : wanted) {
     auto it = std::find_if(have.begin(), have.end(), [&](auto& t) { return t.name == w.name; });
     if (it == have.end()) {
-      ds.create_tensor(w);
+      missing.push_back(&w);
     } else if (it->type != w.type || it->shape) {
       throw error(errc::schema_mismatch, "tensor '" + w.name + "' of " + ds.path() + " is " +
                                              to_string(it->type) + (it->shape ? " with a fixed shape" : "") +
-                                             "; ingest needs " + to_string(w.type));
+                                             "; ingest needs " + to_string(w.type) +
+                                             " (nothing was changed)");
     }
   }
+  for (auto* w : missing) ds.create_tensor(*w);
 }
 
-// Labels by class name: the dataset's existing classes keep theirs, new names are
-// appended to class_names.
-std::map<std::string, int64_t> ensure_classes(dataset& ds, const std::vector<std::string>& classes) {
-  std::map<std::string, int64_t> label;
-  auto snap = ds.snapshot();
-  for (uint64_t i = 0; i < snap->length("class_names"); ++i)
-    label.emplace(snap->read("class_names", i).data, static_cast<int64_t>(i));
-  std::vector<sample> fresh;
-  for (auto& c : classes) {
-    if (label.count(c)) continue;
-    label.emplace(c, static_cast<int64_t>(label.size()));
-    fresh.push_back(sample::of_text(c));
-  }
-  if (!fresh.empty()) ds.append_batch("class_names", std::move(fresh)).get();
-  return label;
-}
-
-// Shared by the reader threads.
-struct progress {
-  std::atomic<size_t> next{0};       // next work item to take
-  std::atomic<uint64_t> queued{0};   // files read and queued
-  std::atomic<uint64_t> ok_files{0};
-  std::atomic<uint64_t> ok_bytes{0};
-  std::atomic<uint64_t> read_bytes{0};
-  std::mutex mtx;
-  std::condition_variable cv;
-  unsigned running = 0;
-  std::vector<std::string> failures;  // "<rel>: <message>"
-  std::optional<errc> first_code;
-
-  void fail(const std::string& rel, const error& e) {
-    std::lock_guard<std::mutex> g(mtx);
-    failures.push_back(rel + ": " + e.message());
-    if (!first_code) first_code = e.code();
-  }
+// A file as a reader thread left it for the appender.
+struct loaded {
+  std::string bytes;
+  std::string error;  ///< why it could not be read ("" if it was)
 };
 
-void reader(dataset ds, const std::vector<work_item>& items,
-            const std::map<std::string, int64_t>& label, progress& p) {
-  // Futures are settled as they complete, oldest first, so errors are seen
-  // without a round trip per file.
-  struct pending_row {
-    append_future f;
-    size_t item;
-    uint64_t bytes;
-  };
-  std::deque<pending_row> pending;
-  auto settle = [&](bool all) {
-    while (!pending.empty() && (all || pending.front().f.ready())) {
-      auto& pr = pending.front();
-      try {
-        pr.f.get();
-        p.ok_files.fetch_add(1, std::memory_order_relaxed);
-        p.ok_bytes.fetch_add(pr.bytes, std::memory_order_relaxed);
-      } catch (const error& e) {
-        p.fail(items[pr.item].rel, e);
-      }
-      pending.pop_front();
-    }
-  };
-  for (size_t i; (i = p.next.fetch_add(1)) < items.size();) {
-    const work_item& w = items[i];
+// Reader threads: take the next file number, wait until it fits in the window,
+// read the file and leave it there.
+void read_files(const std::vector<const source_file*>& todo, std::atomic<size_t>& next,
+                reorder_window<loaded>& window) {
+  for (size_t i; (i = next.fetch_add(1)) < todo.size();) {
+    if (!window.wait_turn(i)) return;
+    loaded l;
     try {
-      std::string bytes = io::read_file(w.file);
-      const uint64_t n = bytes.size();
-      row r;
-      r.emplace_back("file", sample::of_bytes(std::move(bytes)));
-      r.emplace_back("label", sample::scalar<int64_t>(dtype::int64, label.at(w.cls)));
-      r.emplace_back("path", sample::of_text(w.rel));
-      pending.push_back({ds.append_row(std::move(r)), i, n});
-      p.queued.fetch_add(1, std::memory_order_relaxed);
-      p.read_bytes.fetch_add(n, std::memory_order_relaxed);
+      l.bytes = io::read_file(todo[i]->file);
     } catch (const error& e) {
-      p.fail(w.rel, e);
+      l.error = e.message();
+    } catch (const std::bad_alloc&) {
+      l.error = "too large to read into memory";
     }
-    settle(false);
+    window.put(i, std::move(l));
   }
-  settle(true);
-  std::lock_guard<std::mutex> g(p.mtx);
-  --p.running;
-  p.cv.notify_all();
 }
+
+// What the appender did.
+struct outcome {
+  std::vector<uint64_t> row_bytes;     // file size of each row appended, in row order
+  std::vector<skipped_entry> unread;   // files that could not be read
+  std::optional<error> stop;           // the dataset failed: the run stopped early
+};
 
 double mib(uint64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 
-void draw(const progress& p, size_t total, clock_type::time_point t0) {
-  const uint64_t done = p.queued.load();
-  const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
+void draw(size_t done, size_t total, uint64_t bytes, double secs) {
   const int width = 30;
   const int fill = total ? static_cast<int>(width * done / total) : width;
   std::string bar(static_cast<size_t>(fill), '#');
   bar.append(static_cast<size_t>(width - fill), '.');
-  std::fprintf(stderr, "\r[%s] %llu/%zu files  %.1f MiB  %.1f MiB/s\033[K", bar.c_str(),
-               static_cast<unsigned long long>(done), total, mib(p.read_bytes.load()),
-               secs > 0 ? mib(p.read_bytes.load()) / secs : 0.0);
+  std::fprintf(stderr, "\r[%s] %zu/%zu files  %.1f MiB  %.1f MiB/s\033[K", bar.c_str(), done, total,
+               mib(bytes), secs > 0 ? mib(bytes) / secs : 0.0);
   std::fflush(stderr);
+}
+
+// Reads `todo` with `threads` reader threads and appends one row per file from
+// this thread in `todo` order, so the rows are in that order whatever the thread
+// count. A class gets its label (and its class_names sample) with its first row.
+outcome append_in_order(dataset& ds, const std::vector<const source_file*>& todo, unsigned threads,
+                        std::map<std::string, int64_t>& label, clock_type::time_point t0) {
+  outcome out;
+  // A few files per reader keep every reader busy while one slow file holds
+  // the head of the window; memory is bounded by the window, not the tree.
+  reorder_window<loaded> window(4 * static_cast<size_t>(threads));
+  std::atomic<size_t> next{0};
+  std::vector<std::thread> readers;
+  for (unsigned i = 0; i < threads; ++i)
+    readers.emplace_back(read_files, std::cref(todo), std::ref(next), std::ref(window));
+
+  // Futures are settled as they complete, oldest first, so a failing dataset is
+  // noticed without a round trip per file.
+  std::deque<append_future> pending;
+  auto settle = [&](bool all) {
+    for (; !pending.empty() && !out.stop && (all || pending.front().ready()); pending.pop_front()) {
+      try {
+        pending.front().get();
+      } catch (const error& e) {
+        out.stop = e;
+      }
+    }
+  };
+  const bool tty = ::isatty(STDERR_FILENO) == 1;
+  auto drawn = t0;
+  uint64_t read_bytes = 0;
+  try {
+    for (size_t i = 0; i < todo.size() && !out.stop; ++i) {
+      std::optional<loaded> l = window.take();  // only this thread closes the window
+      const source_file& f = *todo[i];
+      if (!l->error.empty()) {
+        out.unread.push_back({f.rel, std::move(l->error)});
+        continue;
+      }
+      auto cls = label.find(f.cls);
+      if (cls == label.end()) {
+        cls = label.emplace(f.cls, static_cast<int64_t>(label.size())).first;
+        pending.push_back(ds.append("class_names", sample::of_text(f.cls)));
+      }
+      const uint64_t n = l->bytes.size();
+      read_bytes += n;
+      row r;
+      r.emplace_back("file", sample::of_bytes(std::move(l->bytes)));
+      r.emplace_back("label", sample::scalar<int64_t>(dtype::int64, cls->second));
+      r.emplace_back("path", sample::of_text(f.rel));
+      pending.push_back(ds.append_row(std::move(r)));
+      out.row_bytes.push_back(n);
+      settle(false);
+      const auto now = clock_type::now();
+      if (tty && now - drawn >= std::chrono::milliseconds(100)) {
+        draw(i + 1, todo.size(), read_bytes, std::chrono::duration<double>(now - t0).count());
+        drawn = now;
+      }
+    }
+    settle(true);
+  } catch (const error& e) {  // an append refused at once (dataset closed, queue timeout)
+    out.stop = e;
+  }
+  window.close();
+  for (auto& t : readers) t.join();
+  if (tty) std::fprintf(stderr, "\n");
+  return out;
+}
+
+// Stored paths of the snapshot (for --resume).
+std::unordered_set<std::string> stored_paths(const snapshot& snap) {
+  std::unordered_set<std::string> out;
+  for (uint64_t i = 0, n = snap.length("path"); i < n; ++i) out.insert(snap.read("path", i).data);
+  return out;
+}
+
+// How many of this run's `appended` rows are committed, read back from the last
+// commit after a failure (what a crash or a rerun sees); none if even that
+// cannot be read. Rows are committed in row order, so those are a prefix.
+std::optional<uint64_t> committed_since(const std::string& path, uint64_t rows_before, uint64_t appended) {
+  try {
+    const uint64_t rows = open_read(path, std::nullopt)->snapshot()->length("path");
+    return std::min(rows - std::min(rows, rows_before), appended);
+  } catch (const error& e) {
+    spdlog::warn("cannot read back {}: {}", path, e.message());
+    return std::nullopt;
+  }
+}
+
+// Prints the summary on stdout and every entry not stored on stderr; throws
+// the dataset's error if it stopped the run, invalid_argument (exit 65) if any
+// entry was not stored.
+void report(const source_tree& tree, const outcome& out, std::optional<uint64_t> committed, size_t already,
+            size_t todo, double secs) {
+  uint64_t bytes = 0;
+  for (size_t i = 0; committed && i < *committed; ++i) bytes += out.row_bytes[i];
+  std::vector<skipped_entry> not_stored = tree.skipped;
+  not_stored.insert(not_stored.end(), out.unread.begin(), out.unread.end());
+  std::sort(not_stored.begin(), not_stored.end(), [](auto& x, auto& y) { return x.rel < y.rel; });
+
+  const uint64_t files = committed.value_or(0);
+  std::printf("%s %llu files (%.1f MiB) in %.2f s: %.0f files/s, %.1f MiB/s",
+              out.stop ? "stopped early: committed" : "ingested", static_cast<unsigned long long>(files),
+              mib(bytes), secs, secs > 0 ? files / secs : 0.0, secs > 0 ? mib(bytes) / secs : 0.0);
+  if (already) std::printf("; %zu already stored", already);
+  if (!not_stored.empty()) std::printf("; %zu not ingested", not_stored.size());
+  std::printf("\n");
+  std::fflush(stdout);
+  for (auto& s : not_stored)
+    std::fprintf(stderr, "serialake: not ingested: %s: %s\n", s.rel.c_str(), s.why.c_str());
+
+  if (out.stop)
+    throw error(out.stop->code(), out.stop->message() + "; " +
+                                      (committed ? std::to_string(*committed) : "an unknown number") + " of " +
+                                      std::to_string(todo) +
+                                      " files were committed, rerun with --resume to add the rest");
+  if (!not_stored.empty())
+    throw error(errc::invalid_argument, std::to_string(not_stored.size()) +
+                                            (not_stored.size() == 1 ? " entry was" : " entries were") +
+                                            " not ingested (listed above)");
 }
 
 }  // namespace
 
 int run_ingest(const ingest_args& a) {
   if (a.threads < 1 || a.threads > 256) throw usage_error("--threads must be between 1 and 256");
-  std::vector<std::string> classes;
-  auto items = scan(a.src, classes);
-  spdlog::debug("{} files in {} classes under {}", items.size(), classes.size(), a.src);
+  const source_tree tree = scan_source(a.src);
+  spdlog::debug("{} files in {} class folders under {}, {} entries skipped", tree.files.size(),
+                tree.class_folders, a.src, tree.skipped.size());
 
   engine eng;
   dataset_options o;
@@ -204,41 +226,42 @@ int run_ingest(const ingest_args& a) {
   o.lock_timeout = lock_timeout_ms(a.lock_timeout);
   dataset ds = eng.open(a.path, o);
   ensure_tensors(ds);
-  auto label = ensure_classes(ds, classes);
+
+  // Labels by class name: the dataset's classes keep theirs, so rows of every
+  // run (resumed or not) index the same class_names.
+  std::map<std::string, int64_t> label;
+  std::vector<const source_file*> todo;
+  uint64_t rows_before = 0;
+  {
+    auto snap = ds.snapshot();
+    for (uint64_t i = 0; i < snap->length("class_names"); ++i)
+      label.emplace(snap->read("class_names", i).data, static_cast<int64_t>(i));
+    rows_before = snap->length("path");
+    const auto stored = a.resume ? stored_paths(*snap) : std::unordered_set<std::string>{};
+    for (auto& f : tree.files)
+      if (!stored.count(f.rel)) todo.push_back(&f);
+  }
+  const size_t already = tree.files.size() - todo.size();
 
   const auto t0 = clock_type::now();
-  progress p;
-  p.running = a.threads;
-  std::vector<std::thread> threads;
-  for (unsigned i = 0; i < a.threads; ++i)
-    threads.emplace_back(reader, ds, std::cref(items), std::cref(label), std::ref(p));
-  const bool tty = ::isatty(STDERR_FILENO) == 1;
-  {
-    std::unique_lock<std::mutex> g(p.mtx);
-    while (p.running > 0) {
-      p.cv.wait_for(g, std::chrono::milliseconds(100));
-      if (tty) draw(p, items.size(), t0);
+  outcome out = append_in_order(ds, todo, a.threads, label, t0);
+  if (!out.stop) {
+    try {
+      ds.flush();
+    } catch (const error& e) {
+      out.stop = e;
     }
   }
-  for (auto& t : threads) t.join();
-  if (tty) std::fprintf(stderr, "\n");
-  ds.flush();
-  ds.close();
+  try {
+    ds.close();
+  } catch (const error& e) {
+    if (!out.stop) out.stop = e;
+  }
   const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
 
-  const uint64_t files = p.ok_files.load(), bytes = p.ok_bytes.load();
-  std::printf("ingested %llu files (%.1f MiB) in %.2f s: %.0f samples/s, %.1f MiB/s\n",
-              static_cast<unsigned long long>(files), mib(bytes), secs,
-              secs > 0 ? files / secs : 0.0, secs > 0 ? mib(bytes) / secs : 0.0);
-  if (!p.failures.empty()) {
-    std::fflush(stdout);
-    const size_t shown = std::min<size_t>(p.failures.size(), 10);
-    for (size_t i = 0; i < shown; ++i) std::fprintf(stderr, "serialake: %s\n", p.failures[i].c_str());
-    if (shown < p.failures.size())
-      std::fprintf(stderr, "serialake: ... and %zu more\n", p.failures.size() - shown);
-    throw error(*p.first_code, std::to_string(p.failures.size()) + " of " +
-                                   std::to_string(items.size()) + " files were not ingested");
-  }
+  const std::optional<uint64_t> committed =
+      out.stop ? committed_since(a.path, rows_before, out.row_bytes.size()) : out.row_bytes.size();
+  report(tree, out, committed, already, todo.size(), secs);
   return 0;
 }
 

@@ -1,19 +1,25 @@
 #pragma once
 // `serialake ingest SRC_DIR PATH`: an image-folder tree (SRC_DIR/<class>/<file>,
-// files in nested folders belong to their top-level class) into a dataset.
+// files in nested folders belong to their top-level class) into a dataset. The
+// walk (which files, their stored paths, what is skipped) is ingest_scan.hpp.
 //
 // The dataset gets (or must already have) four tensors:
 //   file         bytes, htype image     the file's bytes, unchanged
 //   label        int64, class_label     index into class_names
-//   path         text                   the file's path relative to SRC_DIR
+//   path         text                   where the file lies under SRC_DIR
 //   class_names  text, class_names      one sample per class; label i is sample i
-// Class names are the sorted subfolder names; ingesting into a dataset that
-// already has classes keeps their labels and appends only new names.
+// All four are checked before any is created: a dataset with other tensors of
+// those names is refused unchanged. Classes keep the labels the dataset already
+// has; a new class is added with its first stored file, so a class with no
+// stored file is not recorded.
 //
-// N reader threads take files from a shared list, read them and append a row each
-// through one dataset handle (one dataset actor). Not all-or-nothing: rows are
-// committed as the buffered policy decides and on the final flush; files that
-// fail are reported and the exit status says so.
+// N reader threads read files in parallel into a bounded reorder window; one
+// thread appends a row per file in sorted-path order, so the rows are the same
+// for any thread count. Not all-or-nothing: rows are committed as the buffered
+// policy decides and on the final flush. --resume skips paths the last commit
+// already holds, so a rerun after a failure adds only the rest. Entries that
+// are not stored are named and make the exit status 65; a failing dataset stops
+// the run and the summary says how many files were committed.
 
 #include <string>
 
@@ -24,10 +30,13 @@ struct ingest_args {
   std::string path;
   unsigned threads = 4;
   double lock_timeout = 0;
+  bool resume = false;  ///< skip files whose path the dataset already stores
 };
 
-/// Runs an ingest; prints a progress bar on stderr if it is a terminal and a
-/// one-line summary on stdout. Throws serialake::error (or usage_error) on failure.
+/// Runs an ingest; prints a progress bar on stderr if it is a terminal, a
+/// one-line summary on stdout and each entry not stored on stderr. Throws
+/// serialake::error (or usage_error) on failure: invalid_argument (exit 65) if
+/// any entry was not stored, the dataset's error if it stopped the run.
 int run_ingest(const ingest_args& a);
 
 }  // namespace serialake::cli

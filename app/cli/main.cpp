@@ -91,10 +91,23 @@ int main(int argc, char** argv) {
   ingest_args ia;
   auto* ingest = command(app, "ingest", "Ingest an image-folder tree (SRC_DIR/<class>/<file>)",
                          "serialake ingest ~/pets pets.serialake --threads 8");
-  ingest->add_option("SRC_DIR", ia.src, "Folder with one subfolder per class")->required();
+  ingest->add_option("SRC_DIR", ia.src,
+                     "Folder with one subfolder per class; links are followed, hidden entries skipped")
+      ->required();
   ingest->add_option("PATH", ia.path, "Dataset directory (created if missing)")->required();
-  ingest->add_option("--threads", ia.threads, "Reader threads (default 4)");
+  ingest->add_option("--threads", ia.threads,
+                     "Reader threads (default 4); rows are in sorted-path order for any count");
+  ingest->add_flag("--resume", ia.resume,
+                   "Skip files whose path the dataset already stores (rerun after a failure; without it a "
+                   "rerun stores every file again)");
   ingest->add_option("--lock-timeout", ia.lock_timeout, "Seconds to wait for another writer's lock");
+  ingest->footer(
+      "Tensors: file (bytes), label (int64), path (text: where the file lies under SRC_DIR; a name\n"
+      "that is not UTF-8 is stored quoted, with \\xNN for its bytes), class_names (text).\n"
+      "Exit 65 if any entry was not stored (unreadable, dangling link, not a regular file, not in a\n"
+      "class folder): each is named on stderr. If the dataset fails the run stops, the summary\n"
+      "says how many files were committed; rerun with --resume.\n\n"
+      "Example:\n  serialake ingest ~/pets pets.serialake --threads 8 --resume");
 
   info_args ina;
   auto* info = command(app, "info", "Show tensors, lengths, chunks, bytes and commits",
