@@ -1,7 +1,5 @@
 #include "core/snapshot.hpp"
 
-#include <fcntl.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -9,21 +7,6 @@
 #include "core/format.hpp"
 
 namespace serialake {
-
-std::string chunk_files::path(const std::string& tensor, const std::string& name) const {
-  if (name.empty()) return dir_ + "/" + format::log_file;  // samples inlined in the log
-  return dir_ + "/" + format::chunk_dir + "/" + tensor + "/" + name;
-}
-
-std::shared_ptr<io::file> chunk_files::get(const std::string& tensor, const std::string& name) {
-  std::string key = name.empty() ? std::string(format::log_file) : tensor + "/" + name;
-  std::lock_guard<std::mutex> g(mtx_);
-  auto it = open_.find(key);
-  if (it != open_.end()) return it->second;
-  auto f = std::make_shared<io::file>(io::file::open(path(tensor, name), O_RDONLY));
-  open_.emplace(key, f);
-  return f;
-}
 
 snapshot::snapshot(std::string path, uint64_t version, std::vector<tensor_view> tensors,
                    std::shared_ptr<chunk_files> files)
