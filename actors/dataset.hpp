@@ -171,7 +171,14 @@ class engine {
   engine& operator=(const engine&) = delete;
 
   /// Opens (or with opts.create, creates) the dataset at `path`. Opening a path
-  /// this engine already has open returns a handle to the same dataset actor.
+  /// this engine already has open returns a handle to the same dataset actor;
+  /// the options must then match the first open's (durability and the rest of
+  /// `policy`, the queue bound and timeout, `tuning`, the lock's backend,
+  /// heartbeat and validity), else invalid_argument names the first that
+  /// differs. Read-only opens of the latest version and of each pinned version
+  /// (0 included) are separate datasets.
+  /// Thread-safe. Opens of one path wait for each other (e.g. while one waits
+  /// up to lock_timeout for another process's lock); opens of other paths do not.
   dataset open(const std::string& path, const dataset_options& opts = {});
 
   /// The actor system, for embedders that spawn their own actors (e.g. readers).

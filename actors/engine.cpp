@@ -21,6 +21,7 @@ namespace detail {
 struct dataset_shared {
   std::string path;
   bool read_only = false;
+  dataset_options opts;  // as first opened; a reopen must match (conflicting_option)
   std::shared_ptr<ingest_queue> queue;
   std::mutex mtx;
   dataset_actor actor;  // guarded by mtx; reset on close (no handle may outlive the system)
@@ -209,8 +210,15 @@ uint64_t dataset::peak_queued_bytes() const { return need(s_).queue->peak_bytes(
 struct engine::impl {
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
-  std::mutex mtx;
-  std::map<std::string, std::weak_ptr<detail::dataset_shared>> registry;
+  // One entry per key (canonical path, and for read-only opens the version).
+  struct entry {
+    std::weak_ptr<detail::dataset_shared> open;
+    // Serializes the opens of this key only: one open waiting for another
+    // process's lock, or replaying a long log, must not hold up other paths.
+    std::shared_ptr<std::mutex> opening = std::make_shared<std::mutex>();
+  };
+  std::mutex mtx;  // guards registry; held only to look up or update an entry
+  std::map<std::string, entry> registry;
 };
 
 engine::engine(engine_options opts) : impl_(std::make_unique<impl>()) {
@@ -223,8 +231,8 @@ engine::~engine() {
   std::vector<std::shared_ptr<detail::dataset_shared>> open;
   {
     std::lock_guard<std::mutex> g(impl_->mtx);
-    for (auto& [path, w] : impl_->registry)
-      if (auto s = w.lock()) open.push_back(std::move(s));
+    for (auto& [key, e] : impl_->registry)
+      if (auto s = e.open.lock()) open.push_back(std::move(s));
     impl_->registry.clear();
   }
   for (auto& s : open) s->close(false);
@@ -242,12 +250,44 @@ std::string canonical(const std::string& path) {
   return path;
 }
 
+// The registry key: writers and the latest read-only view of a path, and each
+// pinned version (0 included), are different datasets.
+std::string registry_key(const std::string& canon, bool ro, const std::optional<uint64_t>& version) {
+  if (!ro) return canon;
+  return canon + (version ? "\nversion " + std::to_string(*version) : "\nlatest");
+}
+
+// The first option in which `b` differs from `a` (which opened the dataset) and
+// that an open dataset cannot change, or nullptr. Read-only datasets take no
+// appends and no lock: only the store's tuning applies to them.
+const char* conflicting_option(const dataset_options& a, const dataset_options& b, bool ro) {
+  auto backend = [](const dataset_options& o) { return o.locking ? o.locking : file_lock_backend(); };
+  const std::pair<const char*, bool> same[] = {
+      {"tuning.chunk_bytes", a.tuning.chunk_bytes == b.tuning.chunk_bytes},
+      {"tuning.write_buffer_bytes", a.tuning.write_buffer_bytes == b.tuning.write_buffer_bytes},
+      {"tuning.open_files", a.tuning.open_files == b.tuning.open_files},
+      {"policy.mode (durable or buffered)", ro || a.policy.mode == b.policy.mode},
+      {"policy.commit_bytes", ro || a.policy.commit_bytes == b.policy.commit_bytes},
+      {"policy.commit_interval", ro || a.policy.commit_interval == b.policy.commit_interval},
+      {"policy.drain_bytes", ro || a.policy.drain_bytes == b.policy.drain_bytes},
+      {"policy.drain_delay", ro || a.policy.drain_delay == b.policy.drain_delay},
+      {"policy.linger", ro || a.policy.linger == b.policy.linger},
+      {"queue_bytes", ro || a.queue_bytes == b.queue_bytes},
+      {"queue_timeout", ro || a.queue_timeout == b.queue_timeout},
+      {"locking", ro || backend(a) == backend(b)},
+      {"lock_heartbeat", ro || a.lock_heartbeat == b.lock_heartbeat},
+      {"lock_validity", ro || a.lock_validity == b.lock_validity},
+  };
+  for (auto& [name, equal] : same)
+    if (!equal) return name;
+  return nullptr;
+}
+
 }  // namespace
 
 dataset engine::open(const std::string& path, const dataset_options& opts) {
   const bool ro = opts.read_only || opts.version.has_value();
   if (opts.queue_bytes == 0) throw error(errc::invalid_argument, "queue_bytes must be positive");
-  std::lock_guard<std::mutex> g(impl_->mtx);
   // Create first, so the registry key is the canonical path of what exists.
   if (opts.create && !ro && !io::exists(path + "/" + format::schema_file)) {
     try {
@@ -259,15 +299,30 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
     }
   }
   const std::string canon = canonical(path);
-  std::string key = canon + (ro ? "\n" + std::to_string(opts.version.value_or(0)) : "");
-  if (auto it = impl_->registry.find(key); it != impl_->registry.end()) {
-    if (auto s = it->second.lock()) {
-      std::lock_guard<std::mutex> sg(s->mtx);
-      if (s->actor) {
-        dataset d;
-        d.s_ = std::move(s);
-        return d;
-      }
+  const std::string key = registry_key(canon, ro, opts.version);
+  std::shared_ptr<std::mutex> opening;
+  {
+    std::lock_guard<std::mutex> g(impl_->mtx);
+    opening = impl_->registry[key].opening;
+  }
+  // Held through the lock wait and the log replay below: opens of this key
+  // wait for each other (the second then finds the first's dataset); opens of
+  // other keys do not.
+  std::lock_guard<std::mutex> og(*opening);
+  std::shared_ptr<detail::dataset_shared> existing;
+  {
+    std::lock_guard<std::mutex> g(impl_->mtx);
+    existing = impl_->registry[key].open.lock();
+  }
+  if (existing) {
+    std::lock_guard<std::mutex> sg(existing->mtx);
+    if (existing->actor) {
+      if (const char* o = conflicting_option(existing->opts, opts, ro))
+        throw error(errc::invalid_argument, "dataset " + canon + " is already open in this engine with another " +
+                                                o + "; open it with the same options, or close it first");
+      dataset d;
+      d.s_ = std::move(existing);
+      return d;
     }
   }
   // A writer takes the lock before it reads anything: recovery must not race
@@ -301,6 +356,7 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
   auto shared = std::make_shared<detail::dataset_shared>();
   shared->path = canon;
   shared->read_only = ro;
+  shared->opts = opts;
   // Durable appends are applied at once (their writers wait); buffered ones in
   // batches, never so large that a full queue could be waiting on itself.
   uint64_t batch = opts.policy.mode == durability::durable
@@ -318,7 +374,10 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
     if (auto a = caf::actor_cast<caf::strong_actor_ptr>(weak))
       caf::anon_send(caf::actor_cast<dataset_actor>(a), wake_atom::value);
   });
-  impl_->registry[key] = shared;
+  {
+    std::lock_guard<std::mutex> g(impl_->mtx);
+    impl_->registry[key].open = shared;
+  }
   dataset d;
   d.s_ = std::move(shared);
   return d;

@@ -47,21 +47,32 @@ ingest_queue::ingest_queue(uint64_t bound, std::optional<std::chrono::millisecon
                            uint64_t batch_bytes)
   : bound_(bound), batch_bytes_(batch_bytes), timeout_(timeout) {}
 
+// Waiter and notifier form a store-buffering pair. The waiter stores `count`,
+// then loads the state it waits on (an op's state, queued_); the notifier
+// stores that state (writer.cpp's finish: a release store; release() in
+// this file: an RMW), then loads `count`. Release/acquire orders neither store
+// before the other side's later load: without a seq_cst fence on each side, both
+// loads may see the old values, the notifier skips the notify and the waiter
+// sleeps through its result. With the two fences, one of the loads sees the
+// other side's store: the waiter finds its state ready, or the notifier finds it
+// counted (and then takes mtx_, which the waiter holds until it sleeps).
 template <class Pred>
 bool ingest_queue::waitlist::wait(std::unique_lock<std::mutex>& lk,
                                   std::optional<std::chrono::nanoseconds> d, Pred ready) {
-  count.fetch_add(1);
+  count.fetch_add(1, std::memory_order_relaxed);
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // count before the state (see above)
   bool ok = true;
   if (d)
     ok = cv.wait_for(lk, *d, ready);
   else
     cv.wait(lk, ready);
-  count.fetch_sub(1);
+  count.fetch_sub(1, std::memory_order_relaxed);  // a stale count only costs a spare notify
   return ok;
 }
 
 void ingest_queue::waitlist::notify(std::mutex& m) {
-  if (count.load() == 0) return;
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // the state before count (see wait)
+  if (count.load(std::memory_order_relaxed) == 0) return;
   { std::lock_guard<std::mutex> g(m); }  // a waiter between its check and its sleep gets this notify
   cv.notify_all();
 }

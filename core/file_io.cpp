@@ -113,20 +113,23 @@ void file::writev_all(const struct iovec* iov_in, size_t count) {
 }
 
 bool file::pread_exact(void* data, size_t n, uint64_t offset) const {
+  return pread_upto(data, n, offset) == n;
+}
+
+size_t file::pread_upto(void* data, size_t n, uint64_t offset) const {
   if (int err = injected(op::read, path_)) throw_io("cannot read " + path_, err);
   auto p = static_cast<char*>(data);
-  while (n > 0) {
-    ssize_t r = ::pread(fd_, p, n, static_cast<off_t>(offset));
+  size_t got = 0;
+  while (got < n) {
+    ssize_t r = ::pread(fd_, p + got, n - got, static_cast<off_t>(offset + got));
     if (r < 0) {
       if (errno == EINTR) continue;
       throw_io("cannot read " + path_, errno);
     }
-    if (r == 0) return false;
-    p += r;
-    n -= static_cast<size_t>(r);
-    offset += static_cast<uint64_t>(r);
+    if (r == 0) break;
+    got += static_cast<size_t>(r);
   }
-  return true;
+  return got;
 }
 
 void file::sync() {

@@ -46,6 +46,8 @@ class file {
   void writev_all(const struct iovec* iov, size_t count);
   /// Reads exactly n bytes at `offset`; false if the file ends first.
   bool pread_exact(void* data, size_t n, uint64_t offset) const;
+  /// Reads up to n bytes at `offset`; fewer only where the file ends.
+  size_t pread_upto(void* data, size_t n, uint64_t offset) const;
   /// fdatasync (fsync for a directory); throws io naming the file.
   void sync();
   /// Current size.

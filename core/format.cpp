@@ -56,6 +56,32 @@ bool stores_dims(const tensor_spec& spec) noexcept {
   return !is_blob(spec.type) && !spec.shape;
 }
 
+std::string size_mismatch(const tensor_spec& spec, uint8_t ndim, const char* dims, uint64_t size) {
+  if (is_blob(spec.type)) return {};
+  const uint64_t item = item_size(spec.type);
+  uint64_t prefix = 0, elements = 1;
+  if (stores_dims(spec)) {
+    prefix = dims_bytes(ndim);
+    if (size < prefix)
+      return "stored " + std::to_string(size) + " bytes, shorter than its " + std::to_string(ndim) + " dims";
+    for (uint8_t i = 0; i < ndim; ++i) {
+      uint64_t d;
+      std::memcpy(&d, dims + 8 * size_t{i}, 8);
+      if (__builtin_mul_overflow(elements, d, &elements)) return "stored dims overflow";
+    }
+  } else {
+    for (uint64_t d : *spec.shape)
+      if (__builtin_mul_overflow(elements, d, &elements)) return "fixed shape overflows";
+  }
+  uint64_t want;
+  if (__builtin_mul_overflow(elements, item, &want) || __builtin_add_overflow(want, prefix, &want))
+    return "stored dims overflow";
+  if (want == size) return {};
+  return "stored " + std::to_string(size) + " bytes, but " + std::to_string(elements) + " " +
+         to_string(spec.type) + " elements" + (prefix ? " and their dims" : "") + " need " +
+         std::to_string(want) + " (was dataset.json's dtype or shape changed?)";
+}
+
 void encode(const record& r, std::string& out) {
   size_t header_at = out.size();
   out.append(record_header_size, '\0');

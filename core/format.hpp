@@ -139,4 +139,12 @@ inline size_t dims_bytes(uint8_t ndim) noexcept { return size_t{ndim} * 8; }
 /// True if samples of `spec` store their dims in the chunk.
 bool stores_dims(const tensor_spec& spec) noexcept;
 
+/// Why a stored sample of `size` bytes cannot be a sample of `spec`; empty if it
+/// can. Fixed shape: size == elements * itemsize; variable shape: size == ndim*8 +
+/// product(dims) * itemsize, with `dims` the sample's first min(size, ndim*8)
+/// stored bytes; blobs: any size. Products are checked for overflow. The
+/// checksum covers the bytes, not their meaning: this is what notices a
+/// dataset.json whose dtype or shape no longer fits the stored samples.
+std::string size_mismatch(const tensor_spec& spec, uint8_t ndim, const char* dims, uint64_t size);
+
 }  // namespace serialake::format

@@ -1,7 +1,5 @@
 #include "core/snapshot.hpp"
 
-#include <fcntl.h>
-
 #include <algorithm>
 #include <cstring>
 
@@ -9,21 +7,6 @@
 #include "core/format.hpp"
 
 namespace serialake {
-
-std::string chunk_files::path(const std::string& tensor, const std::string& name) const {
-  if (name.empty()) return dir_ + "/" + format::log_file;  // samples inlined in the log
-  return dir_ + "/" + format::chunk_dir + "/" + tensor + "/" + name;
-}
-
-std::shared_ptr<io::file> chunk_files::get(const std::string& tensor, const std::string& name) {
-  std::string key = name.empty() ? std::string(format::log_file) : tensor + "/" + name;
-  std::lock_guard<std::mutex> g(mtx_);
-  auto it = open_.find(key);
-  if (it != open_.end()) return it->second;
-  auto f = std::make_shared<io::file>(io::file::open(path(tensor, name), O_RDONLY));
-  open_.emplace(key, f);
-  return f;
-}
 
 snapshot::snapshot(std::string path, uint64_t version, std::vector<tensor_view> tensors,
                    std::shared_ptr<chunk_files> files)
@@ -82,39 +65,9 @@ sample snapshot::read(std::string_view name, uint64_t index) const {
     throw error(errc::corrupt, where() + ": chunk file is truncated");
   if (format::hash(buf.data(), buf.size()) != e.hash)
     throw error(errc::corrupt, where() + ": checksum mismatch");
+  if (auto why = format::size_mismatch(t.spec, e.ndim, buf.data(), buf.size()); !why.empty())
+    throw error(errc::corrupt, where() + ": " + why);
   return decode_sample(t.spec, e.ndim, buf.data(), buf.size());
-}
-
-std::vector<problem> snapshot::verify() const {
-  std::vector<problem> out;
-  for (auto& t : tensors_) {
-    // Reads each chunk whole once; samples are checked from memory.
-    const std::string* cur_chunk = nullptr;  // "" is a real name: the log
-    std::string data;
-    bool chunk_ok = false;
-    for (uint64_t i = 0; i < t.length; ++i) {
-      const index_entry& e = t.entry(i);
-      const std::string& name = t.chunks[e.chunk];
-      std::string file = files_->path(t.spec.name, name);
-      if (!cur_chunk || name != *cur_chunk) {
-        cur_chunk = &name;
-        chunk_ok = false;
-        try {
-          data = io::read_file(file);
-          chunk_ok = true;
-        } catch (const error& ex) {
-          out.push_back({t.spec.name, i, file, "cannot read chunk: " + ex.message()});
-        }
-      }
-      if (!chunk_ok) continue;
-      if (e.offset + e.size > data.size()) {
-        out.push_back({t.spec.name, i, file, "chunk is truncated"});
-      } else if (format::hash(data.data() + e.offset, e.size) != e.hash) {
-        out.push_back({t.spec.name, i, file, "checksum mismatch"});
-      }
-    }
-  }
-  return out;
 }
 
 }  // namespace serialake

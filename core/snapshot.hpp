@@ -3,33 +3,15 @@
 // number of threads at once, while the store keeps appending and committing.
 
 #include <memory>
-#include <mutex>
 #include <string>
 #include <string_view>
-#include <unordered_map>
 #include <vector>
 
-#include "core/file_io.hpp"
+#include "core/chunk_files.hpp"
 #include "core/tensor_index.hpp"
 #include "core/types.hpp"
 
 namespace serialake {
-
-/// Read-only chunk file handles shared by a store and its snapshots.
-/// Thread-safe: files are opened once, on first read, and read with pread.
-class chunk_files {
- public:
-  explicit chunk_files(std::string dir) : dir_(std::move(dir)) {}
-  /// The open file of chunk `name` of `tensor`.
-  std::shared_ptr<io::file> get(const std::string& tensor, const std::string& name);
-  /// Path of a chunk, for messages.
-  std::string path(const std::string& tensor, const std::string& name) const;
-
- private:
-  std::string dir_;
-  std::mutex mtx_;
-  std::unordered_map<std::string, std::shared_ptr<io::file>> open_;
-};
 
 /// One tensor as a snapshot sees it.
 struct tensor_view {

@@ -219,7 +219,7 @@ std::unique_ptr<store> store::open(const std::string& path_in, const open_option
   i->opts = opts.tuning;
   if (i->opts.chunk_bytes == 0 || i->opts.write_buffer_bytes == 0)
     throw error(errc::invalid_argument, "chunk_bytes and write_buffer_bytes must be positive");
-  i->files = std::make_shared<chunk_files>(i->dir);
+  i->files = std::make_shared<chunk_files>(i->dir, i->opts.open_files);
   if (!i->ro) i->writer_id = random_writer_id();
   i->load(opts.version);
   return std::unique_ptr<store>(new store(std::move(i)));

@@ -30,6 +30,9 @@ struct store_options {
   uint64_t chunk_bytes = 8ull << 20;
   /// Small samples are gathered in a buffer of this size per tensor before write().
   size_t write_buffer_bytes = 1u << 20;
+  /// Readers keep at most this many chunk files open (an LRU cache shared by the
+  /// store and its snapshots; see core/chunk_files.hpp). At least 1.
+  size_t open_files = chunk_files::default_capacity;
 };
 
 /// How to open an existing dataset.

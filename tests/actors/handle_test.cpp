@@ -298,7 +298,7 @@ TEST_CASE("opening the same path twice in one engine shares one dataset actor") 
   temp_dir d;
   engine eng;
   auto a = eng.open(d / "ds", create_opts());
-  auto b = eng.open(d / "ds/");
+  auto b = eng.open(d / "ds/", create_opts());
   a.create_tensor({"x", dtype::bytes, "generic", {}});
   b.append("x", sample::of_bytes("from b")).get();
   a.flush();
@@ -308,7 +308,7 @@ TEST_CASE("opening the same path twice in one engine shares one dataset actor") 
   // A dataset created through a relative path is the same one by its absolute path.
   auto rel = std::filesystem::relative(d / "rel").string();
   auto r1 = eng.open(rel, create_opts());
-  auto r2 = eng.open(d / "rel");
+  auto r2 = eng.open(d / "rel", create_opts());
   r1.create_tensor({"y", dtype::bytes, "generic", {}});
   r2.append("y", sample::of_bytes("same")).get();
   r1.flush();

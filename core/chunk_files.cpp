@@ -1,0 +1,57 @@
+#include "core/chunk_files.hpp"
+
+#include <fcntl.h>
+
+#include <vector>
+
+#include "core/error.hpp"
+#include "core/format.hpp"
+
+namespace serialake {
+
+chunk_files::chunk_files(std::string dir, size_t capacity)
+  : dir_(std::move(dir)), capacity_(capacity) {
+  if (capacity_ == 0) throw error(errc::invalid_argument, "the open file cache needs a capacity of at least 1");
+}
+
+std::string chunk_files::path(const std::string& tensor, const std::string& name) const {
+  if (name.empty()) return dir_ + "/" + format::log_file;  // samples inlined in the log
+  return dir_ + "/" + format::chunk_dir + "/" + tensor + "/" + name;
+}
+
+size_t chunk_files::cached() const {
+  std::lock_guard<std::mutex> g(mtx_);
+  return open_.size();
+}
+
+std::shared_ptr<io::file> chunk_files::get(const std::string& tensor, const std::string& name) {
+  std::string key = name.empty() ? std::string(format::log_file) : tensor + "/" + name;
+  {
+    std::lock_guard<std::mutex> g(mtx_);
+    if (auto it = open_.find(key); it != open_.end()) {
+      recent_.splice(recent_.begin(), recent_, it->second.recent);
+      return it->second.file;
+    }
+  }
+  // Opened without the mutex: open(2) can be slow (a cold directory, a network
+  // file system) and must not stall readers of files already open. Two threads
+  // missing the same file both open it; the second one's copy is dropped below.
+  auto f = std::make_shared<io::file>(io::file::open(path(tensor, name), O_RDONLY));
+  std::vector<std::shared_ptr<io::file>> evicted;  // closed after the mutex is released
+  std::lock_guard<std::mutex> g(mtx_);
+  if (auto it = open_.find(key); it != open_.end()) {
+    recent_.splice(recent_.begin(), recent_, it->second.recent);
+    return it->second.file;
+  }
+  recent_.push_front(key);
+  open_.emplace(std::move(key), slot{f, recent_.begin()});
+  while (open_.size() > capacity_) {
+    auto victim = open_.find(recent_.back());
+    evicted.push_back(std::move(victim->second.file));
+    open_.erase(victim);
+    recent_.pop_back();
+  }
+  return f;
+}
+
+}  // namespace serialake

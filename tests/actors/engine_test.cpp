@@ -1,0 +1,140 @@
+// The engine's registry of open datasets: opens serialized per path, reopens
+// with other options refused, pinned versions kept apart from the latest.
+
+#include <catch2/catch.hpp>
+
+#include <chrono>
+#include <future>
+
+#include "actors/dataset.hpp"
+#include "core/lock_file.hpp"
+#include "core/store.hpp"
+#include "tests/process.hpp"
+#include "tests/temp_dir.hpp"
+
+using namespace serialake;
+using serialake::test::child;
+using serialake::test::temp_dir;
+using namespace std::chrono_literals;
+
+namespace {
+
+// A dataset with the tensors lock_child writes.
+std::string make_dataset(const std::string& path) {
+  auto s = store::create(path);
+  s->create_tensor({"w", dtype::int64, "generic", {}});
+  s->create_tensor({"s", dtype::text, "text", {}});
+  return path;
+}
+
+// The file lock, telling the test when an open has reached acquire(): the sync
+// point from which that open is (or is about to be) waiting for the lock.
+struct signalling_backend : lock_backend {
+  std::shared_ptr<lock_backend> inner = file_lock_backend();
+  std::promise<void> entered;
+  std::unique_ptr<dataset_lock> acquire(const std::string& path, const lock_settings& s) override {
+    entered.set_value();
+    return inner->acquire(path, s);
+  }
+  lock_holder lock(const std::string& path, const lock_settings& s) override { return inner->lock(path, s); }
+  std::string unlock(const std::string& path, bool force, const lock_settings& s) override {
+    return inner->unlock(path, force, s);
+  }
+  std::optional<lock_holder> holder(const std::string& path, const lock_settings& s) override {
+    return inner->holder(path, s);
+  }
+};
+
+errc open_code(engine& eng, const std::string& path, const dataset_options& o, std::string* msg = nullptr) {
+  try {
+    eng.open(path, o).close();
+  } catch (const error& e) {
+    if (msg) *msg = e.message();
+    return e.code();
+  }
+  return errc{};
+}
+
+}  // namespace
+
+TEST_CASE("an open of path B completes while an open of path A waits for another process's lock") {
+  temp_dir d;
+  auto a = make_dataset(d / "a"), b = make_dataset(d / "b");
+  engine eng;
+  child holder({SERIALAKE_LOCK_CHILD, "hold", a, "60000"});
+  REQUIRE(holder.line() == "locked");
+  auto backend = std::make_shared<signalling_backend>();
+  auto entered = backend->entered.get_future();
+  dataset_options wait_a;
+  wait_a.locking = backend;
+  wait_a.lock_timeout = 60s;
+  auto open_a = std::async(std::launch::async, [&] { return open_code(eng, a, wait_a); });
+  REQUIRE(entered.wait_for(30s) == std::future_status::ready);
+  // A now waits (up to 60 s) for the child's lock. B must not wait with it.
+  auto open_b = std::async(std::launch::async, [&] { return open_code(eng, b, {}); });
+  bool b_done = open_b.wait_for(20s) == std::future_status::ready;
+  CHECK(open_a.wait_for(0s) == std::future_status::timeout);  // still waiting for the lock
+  holder.kill();  // its lock is free at once: A's open goes on
+  holder.wait();
+  REQUIRE(b_done);
+  CHECK(open_b.get() == errc{});
+  CHECK(open_a.get() == errc{});
+}
+
+TEST_CASE("reopening an open dataset with other options is refused, naming the option") {
+  temp_dir d;
+  engine eng;
+  dataset_options o;
+  o.create = true;
+  auto ds = eng.open(d / "ds", o);
+  std::string msg;
+  SECTION("durability") {
+    dataset_options durable = o;
+    durable.policy.mode = durability::durable;
+    CHECK(open_code(eng, d / "ds", durable, &msg) == errc::invalid_argument);
+    CHECK_THAT(msg, Catch::Contains("policy.mode") && Catch::Contains(d / "ds"));
+  }
+  SECTION("queue bound") {
+    dataset_options small = o;
+    small.queue_bytes = 1 << 20;
+    CHECK(open_code(eng, d / "ds", small, &msg) == errc::invalid_argument);
+    CHECK_THAT(msg, Catch::Contains("queue_bytes"));
+  }
+  SECTION("the same options share the dataset; a closed one reopens with any") {
+    auto again = eng.open(d / "ds", o);
+    again.create_tensor({"x", dtype::bytes, "generic", {}});
+    CHECK(ds.tensors().size() == 1);
+    ds.close();
+    dataset_options durable = o;
+    durable.policy.mode = durability::durable;
+    CHECK(open_code(eng, d / "ds", durable) == errc{});
+  }
+}
+
+TEST_CASE("read-only opens of version 0 and of the latest version are different datasets") {
+  temp_dir d;
+  engine eng;
+  dataset_options o;
+  o.create = true;
+  {
+    auto w = eng.open(d / "ds", o);
+    w.create_tensor({"x", dtype::bytes, "generic", {}});
+    w.append("x", sample::of_bytes("one")).get();
+    w.commit("first");
+  }
+  dataset_options latest;
+  latest.read_only = true;
+  dataset_options v0;
+  v0.version = 0;
+  for (bool latest_first : {true, false}) {
+    engine e;
+    auto first = e.open(d / "ds", latest_first ? latest : v0);
+    auto second = e.open(d / "ds", latest_first ? v0 : latest);
+    auto& l = latest_first ? first : second;
+    auto& z = latest_first ? second : first;
+    CHECK(l.snapshot()->version() == 1);
+    CHECK(l.snapshot()->length("x") == 1);
+    CHECK(z.snapshot()->version() == 0);
+    CHECK_FALSE(z.snapshot()->has_tensor("x"));
+  }
+}
