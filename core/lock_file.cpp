@@ -394,7 +394,10 @@ std::string file_lock_backend_impl::unlock(const std::string& dir, bool force, c
 
 std::optional<lock_holder> file_lock_backend_impl::holder(const std::string& dir, const lock_settings& s) {
   if (!io::exists(lock_path(dir))) {
-    lock_fd::open(dir, false);  // throws not_found for a missing dataset
+    // Never locked (or its lock file was lost): no holder. Only a missing
+    // dataset is not_found.
+    if (!io::exists(dir + "/" + format::schema_file))
+      throw error(errc::not_found, "no dataset at " + dir);
     return std::nullopt;
   }
   lock_fd l = lock_fd::open(dir, false);

@@ -54,16 +54,9 @@ int run_info(const info_args& a) {
   auto all = st->log(true);
   auto named = st->log(false);
 
-  // Who holds the lock right now (probing it never takes it for long). No lock
-  // file means no holder: a read-only command must not need one. (holder()
-  // itself reports a missing lock file as not_found; the dataset was just opened,
-  // so here that can only be the lock file.)
-  std::optional<lock_holder> holder;
-  try {
-    holder = file_lock_backend()->holder(a.path, lock_settings{});
-  } catch (const error& e) {
-    if (e.code() != errc::not_found) throw;
-  }
+  // Who holds the lock right now (probing it never takes it for long; a missing
+  // lock file is no holder).
+  auto holder = file_lock_backend()->holder(a.path, lock_settings{});
 
   if (a.json) {
     nlohmann::ordered_json j;
