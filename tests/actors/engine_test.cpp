@@ -10,10 +10,12 @@
 #include "core/lock_file.hpp"
 #include "core/store.hpp"
 #include "tests/process.hpp"
+#include "tests/actors/open_code.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace serialake;
 using serialake::test::child;
+using serialake::test::open_code;
 using serialake::test::temp_dir;
 using namespace std::chrono_literals;
 
@@ -44,16 +46,6 @@ struct signalling_backend : lock_backend {
     return inner->holder(path, s);
   }
 };
-
-errc open_code(engine& eng, const std::string& path, const dataset_options& o, std::string* msg = nullptr) {
-  try {
-    eng.open(path, o).close();
-  } catch (const error& e) {
-    if (msg) *msg = e.message();
-    return e.code();
-  }
-  return errc{};
-}
 
 }  // namespace
 

@@ -15,10 +15,12 @@
 #include "core/lock_file.hpp"
 #include "core/store.hpp"
 #include "tests/process.hpp"
+#include "tests/actors/open_code.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace serialake;
 using serialake::test::child;
+using serialake::test::open_code;
 using serialake::test::temp_dir;
 using namespace std::chrono_literals;
 using steady = std::chrono::steady_clock;
@@ -37,16 +39,6 @@ std::string make_dataset(const temp_dir& d) {
 child spawn(std::vector<std::string> args) {
   args.insert(args.begin(), SERIALAKE_LOCK_CHILD);
   return child(std::move(args));
-}
-
-errc open_code(engine& eng, const std::string& path, dataset_options o, std::string* msg = nullptr) {
-  try {
-    eng.open(path, o).close();
-  } catch (const error& e) {
-    if (msg) *msg = e.message();
-    return e.code();
-  }
-  return errc{};
 }
 
 double seconds_since(steady::time_point t) {

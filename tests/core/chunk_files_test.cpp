@@ -12,6 +12,7 @@
 #include "core/chunk_files.hpp"
 #include "core/error.hpp"
 #include "core/store.hpp"
+#include "tests/proc_count.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace serialake;
@@ -19,13 +20,7 @@ using serialake::test::temp_dir;
 
 namespace {
 
-size_t open_fds() {
-  size_t n = 0;
-  DIR* d = ::opendir("/proc/self/fd");
-  while (auto* e = ::readdir(d)) n += e->d_name[0] != '.';
-  ::closedir(d);
-  return n;
-}
+size_t open_fds() { return serialake::test::proc_entries("/proc/self/fd"); }
 
 std::string payload(uint64_t i) { return std::string(100 + i % 7, static_cast<char>('a' + i % 26)); }
 

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/file_io.hpp"
+#include "tests/proc_count.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace serialake;
@@ -16,13 +17,7 @@ using serialake::test::temp_dir;
 
 namespace {
 
-size_t threads_now() {
-  size_t n = 0;
-  DIR* d = ::opendir("/proc/self/task");
-  while (auto* e = ::readdir(d)) n += e->d_name[0] != '.';
-  ::closedir(d);
-  return n;
-}
+size_t threads_now() { return serialake::test::proc_entries("/proc/self/task"); }
 
 }  // namespace
 
