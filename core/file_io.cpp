@@ -35,11 +35,6 @@ int injected(op o, const std::string& path) {
   return f && *f ? (*f)(o, path) : 0;
 }
 
-std::string dir_of(const std::string& path) {
-  auto pos = path.find_last_of('/');
-  return pos == std::string::npos ? "." : pos == 0 ? "/" : path.substr(0, pos);
-}
-
 }  // namespace
 
 void set_fault_injector(fault_injector f) {
@@ -168,7 +163,12 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     if (::fsync(f.fd()) != 0) throw_io("cannot sync " + tmp, errno);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) throw_io("cannot rename " + tmp, errno);
-  sync_dir(dir_of(path));
+  sync_dir(parent_dir(path));
+}
+
+std::string parent_dir(const std::string& path) {
+  auto pos = path.find_last_of('/');
+  return pos == std::string::npos ? "." : pos == 0 ? "/" : path.substr(0, pos);
 }
 
 void make_dirs(const std::string& dir) {

@@ -68,6 +68,8 @@ std::string read_file(const std::string& path);
 void write_file_atomic(const std::string& path, const std::string& content);
 /// fsync of a directory (makes a create/rename in it durable).
 void sync_dir(const std::string& dir);
+/// The directory holding `path` ("." for a bare name).
+std::string parent_dir(const std::string& path);
 /// mkdir -p.
 void make_dirs(const std::string& dir);
 bool exists(const std::string& path);

@@ -147,13 +147,12 @@ void check_new_tensor(const tensor_spec& spec) {
   if (spec.shape && is_blob(spec.type))
     throw error(errc::invalid_argument, "tensor '" + spec.name + "': a " + to_string(spec.type) +
                                             " tensor cannot have a fixed shape");
-  if (spec.shape && spec.shape->size() > 32)
-    throw error(errc::invalid_argument, "tensor '" + spec.name + "': more than 32 dimensions");
-}
-
-std::string parent_of(const std::string& path) {
-  auto pos = path.find_last_of('/');
-  return pos == std::string::npos ? "." : pos == 0 ? "/" : path.substr(0, pos);
+  if (spec.shape && spec.shape->size() > max_ndim)
+    throw error(errc::invalid_argument, "tensor '" + spec.name + "': more than " +
+                                            std::to_string(max_ndim) + " dimensions");
+  if (spec.shape && !data_bytes(spec.type, *spec.shape))
+    throw error(errc::invalid_argument,
+                "tensor '" + spec.name + "': its fixed shape needs more than 2^64 bytes per sample");
 }
 
 }  // namespace
@@ -179,7 +178,7 @@ void store::initialize(const std::string& path_in, const std::vector<tensor_spec
   // Built complete in a hidden sibling, then renamed into place: rename(2) onto
   // a missing path or an empty directory is atomic, and onto anything else it
   // fails, so of several concurrent creators exactly one wins.
-  const std::string parent = parent_of(path);
+  const std::string parent = io::parent_dir(path);
   io::make_dirs(parent);
   const std::string tmp = path + ".creating-" + random_writer_id();
   try {

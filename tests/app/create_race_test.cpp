@@ -65,3 +65,16 @@ TEST_CASE("small appends leave no empty chunk files behind") {
     if (e.is_regular_file()) CHECK(e.file_size() > 0);
   CHECK(cli({"verify", ds}).out == "ok: 30 samples in 2 tensors checked (version 3)\n");
 }
+
+TEST_CASE("create on a non-empty folder that is not a dataset says so (73) and leaves it alone") {
+  temp_dir dir;
+  const std::string folder = dir / "photos";
+  fs::create_directories(folder);
+  std::ofstream(folder + "/cat.jpg") << "meow";
+  auto r = cli({"create", folder, "--tensor", "x:int8"});
+  // Kills: the old path that created in place and then failed with "no dataset at".
+  CHECK(r.status == 73);
+  CHECK(r.err == "serialake: cannot create dataset: " + folder + " exists and is not an empty directory\n");
+  CHECK(fs::exists(folder + "/cat.jpg"));
+  CHECK_FALSE(fs::exists(folder + "/dataset.json"));
+}

@@ -83,6 +83,10 @@ TEST_CASE("of concurrent creates exactly one wins; a failed create leaves nothin
           store::initialize(d / "bad", {{"a", dtype::int8, "generic", {}}, {"b", dtype::int8, "generic", big}});
         }) == errc::invalid_argument);
   CHECK_FALSE(fs::exists(d / "bad"));
+  shape_t huge{1ull << 32, 1ull << 32, 16};  // 2^68 int64s: the byte count overflows
+  CHECK(code_of([&] { store::initialize(d / "bad", {{"a", dtype::int64, "generic", huge}}); }) ==
+        errc::invalid_argument);
+  CHECK_FALSE(fs::exists(d / "bad"));
   for (auto& e : fs::directory_iterator(d.path()))
     CHECK(e.path().filename().string().find("creating") == std::string::npos);
   CHECK(code_of([&] { store::initialize(d / "bad", {{"a", dtype::int8, "generic", {}}}); }) == errc{});
