@@ -154,7 +154,7 @@ void sync_dir(const std::string& dir) {
   file::open(dir, O_RDONLY | O_DIRECTORY).sync();
 }
 
-void write_file_atomic(const std::string& path, const std::string& content) {
+void write_file_atomic(const std::string& path, const std::string& content, bool durable) {
   std::string tmp = path + ".tmp";
   {
     file f = file::open(tmp, O_WRONLY | O_CREAT | O_TRUNC);
@@ -163,7 +163,7 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     if (::fsync(f.fd()) != 0) throw_io("cannot sync " + tmp, errno);
   }
   if (::rename(tmp.c_str(), path.c_str()) != 0) throw_io("cannot rename " + tmp, errno);
-  sync_dir(parent_dir(path));
+  if (durable) sync_dir(parent_dir(path));
 }
 
 std::string parent_dir(const std::string& path) {

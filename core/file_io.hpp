@@ -64,8 +64,10 @@ class file {
 
 /// Whole content of a file; throws not_found / io.
 std::string read_file(const std::string& path);
-/// Replaces `path` atomically: temp file, fsync, rename, fsync of the directory.
-void write_file_atomic(const std::string& path, const std::string& content);
+/// Replaces `path` atomically: temp file, fsync, rename, and (with `durable`)
+/// fsync of the directory. Without it the new content may be lost in a crash,
+/// leaving the old one whole.
+void write_file_atomic(const std::string& path, const std::string& content, bool durable = true);
 /// fsync of a directory (makes a create/rename in it durable).
 void sync_dir(const std::string& dir);
 /// The directory holding `path` ("." for a bare name).

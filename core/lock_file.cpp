@@ -11,6 +11,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <fstream>
 #include <mutex>
 #include <random>
 #include <sstream>
@@ -36,13 +37,14 @@ struct content {
   bool held = false;
   lock_holder who;
   std::string token;
+  bool flocked = true;  // the holder holds the flock (false: it took over a broken holder)
 };
 
 std::string serialize(const content& c) {
   nlohmann::json j{{"state", c.held ? "held" : "free"}, {"kind", c.who.kind},
                    {"host", c.who.host}, {"pid", c.who.pid}, {"since_ms", c.who.since_ms},
                    {"heartbeat_ms", c.who.heartbeat_ms}, {"generation", c.who.generation},
-                   {"token", c.token}};
+                   {"token", c.token}, {"flock", c.flocked}};
   return j.dump() + "\n";
 }
 
@@ -58,14 +60,23 @@ std::optional<content> parse(const std::string& text) {
     c.who.heartbeat_ms = j.at("heartbeat_ms").get<int64_t>();
     c.who.generation = j.at("generation").get<uint64_t>();
     c.token = j.at("token").get<std::string>();
+    c.flocked = j.value("flock", true);
     return c;
   } catch (const nlohmann::json::exception&) {
     return std::nullopt;
   }
 }
 
-// True if process `pid` exists on this host (EPERM: it exists, not ours).
-bool process_alive(int pid) { return pid > 0 && (::kill(pid, 0) == 0 || errno == EPERM); }
+// True if process `pid` runs on this host: it exists (EPERM: not ours) and is
+// not a zombie (a killed holder whose parent has not reaped it yet).
+bool process_alive(int pid) {
+  if (pid <= 0 || (::kill(pid, 0) != 0 && errno != EPERM)) return false;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");  // size 0: read it as a stream
+  std::string stat;
+  if (!std::getline(in, stat)) return true;  // no /proc: kill() is all we know
+  auto at = stat.rfind(") ");  // "pid (comm) S ...": comm may hold ") "
+  return at == std::string::npos || at + 2 >= stat.size() || stat[at + 2] != 'Z';
+}
 
 std::string lock_path(const std::string& dir) { return dir + "/" + format::lock_file; }
 std::string break_path(const std::string& dir) { return lock_path(dir) + ".break"; }
@@ -169,13 +180,15 @@ verdict judge(const lock_fd& l, const lock_settings& s) {
   } else if (c->who.kind == "maintenance") {
     v.why = "maintenance lock";
   } else if (c->who.host == this_host() &&
-             (!process_alive(c->who.pid) || now - c->who.heartbeat_ms > s.validity.count())) {
-    // Normally the flock alone decides (we hold it, so the holder is gone). A
-    // holder that took over a broken lock without the flock keeps its process
-    // and heartbeat alive, so both are checked too.
+             (c->flocked || !process_alive(c->who.pid) ||
+              now - c->who.heartbeat_ms > s.validity.count())) {
+    // A holder with the flock: we hold it now, so the holder is gone. One that
+    // took over a broken lock without the flock is judged by its process and
+    // heartbeat until its heartbeat gets the flock.
     v.free = true;
-    v.why = process_alive(c->who.pid) ? "its heartbeat is older than " + std::to_string(s.validity.count()) + " ms"
-                                      : "its process is no longer running";
+    v.why = c->flocked || !process_alive(c->who.pid)
+                ? "its process is no longer running"
+                : "its heartbeat is older than " + std::to_string(s.validity.count()) + " ms";
   } else if (c->who.host == this_host()) {
     v.holder.alive = true;
     v.why = "held by a live process on this host";
@@ -223,17 +236,26 @@ std::pair<lock_fd, verdict> wait_free(const std::string& dir, const lock_setting
       h = v.holder;
     } else {
       h = live_holder(l);
-      // A live holder broken with `unlock --force` (it may be hung, stopped or
-      // partitioned) keeps its flock until it notices. We need not wait: it can
-      // no longer commit (its check() sees lock.break, and the log's flock
-      // fences its record, format.hpp), so the lock is free without the flock.
+      auto c = parse(l.text());
       auto b = read_break(dir);
-      if (b && b->generation && b->generation == h.generation) {
-        verdict v;
-        v.free = true;
-        v.generation = h.generation;
-        v.why = "its lock was broken";
-        return {std::move(l), v};
+      if (c && c->held && c->who.kind == "writer") {
+        // A live holder broken with `unlock --force` (it may be hung, stopped or
+        // partitioned) keeps its flock until it notices. We need not wait: it
+        // can no longer commit (its check() sees lock.break, and the log's flock
+        // fences its record, format.hpp), so the lock is free without the flock.
+        if (b && b->generation && b->generation == c->who.generation) {
+          verdict v;
+          v.free = true;
+          v.generation = c->who.generation;
+          v.why = "its lock was broken";
+          return {std::move(l), v};
+        }
+        // The flock belongs to a broken holder, not to the writer that took
+        // over from it: that one is judged by its process and heartbeat.
+        if (!c->flocked) {
+          verdict v = judge(l, s);
+          if (v.free) return {std::move(l), v};
+        }
       }
     }
     if (std::chrono::steady_clock::now() >= deadline) {
@@ -258,6 +280,7 @@ std::pair<lock_fd, content> take(const std::string& dir, const lock_settings& s,
   auto b = read_break(dir);
   c.who.generation = std::max(v.generation, b ? b->generation : 0) + 1;
   c.token = random_token();
+  c.flocked = l.flocked;
   l.write(c);
   // Without the flock the broken holder is still alive: it must go on seeing
   // lock.break. The file goes once the flock is ours (here or at a heartbeat).
@@ -285,7 +308,10 @@ class file_lock : public dataset_lock {
     std::lock_guard<std::mutex> g(mtx_);
     check_locked();
     // Taken over from a broken holder: the flock is ours once it lets go.
-    if (!fd_.flocked && fd_.try_flock()) io::remove_file(break_path(dir_));
+    if (!fd_.flocked && fd_.try_flock()) {
+      io::remove_file(break_path(dir_));
+      grant_.flocked = true;
+    }
     grant_.who.heartbeat_ms = now_ms();
     fd_.write(grant_);
   }

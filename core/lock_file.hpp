@@ -4,7 +4,8 @@
 // Protocol. The lock is the file `<dataset>/lock`, which is never renamed or
 // deleted (an OS lock lives on the inode). Its content is one JSON object:
 //   {"state": "held"|"free", "kind": "writer"|"maintenance", "host": h, "pid": p,
-//    "since_ms": t, "heartbeat_ms": t, "generation": g, "token": random}
+//    "since_ms": t, "heartbeat_ms": t, "generation": g, "token": random,
+//    "flock": true|false}   (false: a holder that took over a broken one, below)
 // written in place (pwrite, ftruncate, fdatasync) by whoever holds the OS lock
 // (flock LOCK_EX) on the file, or by a writer taking over a broken holder (below).
 // A forced unlock of a live holder writes `<dataset>/lock.break`:
@@ -17,9 +18,9 @@
 // the content decides:
 //   empty, or state free                      -> free (generation kept)
 //   maintenance                               -> held until unlock
-//   writer on this host, process gone         -> taken over
-//   writer on this host, alive, fresh beat    -> held (it took over without the flock)
-//   writer on this host, stale heartbeat      -> taken over (validity elapsed)
+//   writer on this host with "flock": true    -> taken over (it is gone: we hold its flock)
+//   writer on this host with "flock": false   -> held while its process lives (not a
+//                                                zombie) and its heartbeat is fresh
 //   writer on another host, fresh heartbeat   -> held
 //   writer on another host, stale heartbeat   -> taken over (validity elapsed)
 //   unparseable (torn write)                  -> held until the file's mtime is

@@ -34,7 +34,7 @@ std::optional<log_mark> read_mark(const std::string& dir) {
 void write_mark(const std::string& dir, const log_mark& m) {
   nlohmann::json j{{"version", m.version}, {"log_bytes", m.log_bytes}, {"session", m.session},
                    {"open", m.open}, {"time_ms", m.time_ms}};
-  io::write_file_atomic(dir + "/" + format::mark_file, j.dump() + "\n");
+  io::write_file_atomic(dir + "/" + format::mark_file, j.dump() + "\n", m.open);
 }
 
 }  // namespace serialake

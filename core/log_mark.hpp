@@ -11,7 +11,8 @@
 // to open, readers show the commits before it and report it, `serialake repair`
 // keeps those commits and moves the rest aside.
 //
-// Bytes (JSON, replaced atomically: temp file, fsync, rename, fsync dir):
+// Bytes (JSON, replaced atomically: temp file, fsync, rename; then fsync dir for
+// an open mark):
 //   {"version": V, "log_bytes": L, "session": "<writer id>", "open": true|false,
 //    "time_ms": T}
 // written by the lock holder, under the log's OS lock (see store_commit.cpp):
@@ -40,7 +41,10 @@ struct log_mark {
 /// file if it does not parse.
 std::optional<log_mark> read_mark(const std::string& dir);
 
-/// Replaces `dir`/commits.mark atomically (durable when it returns).
+/// Replaces `dir`/commits.mark atomically. An open mark is durable when this
+/// returns (a torn tail is forgiven only after one). A closed mark need not be:
+/// if a crash loses it, the open mark before it stays, which only makes the next
+/// open more lenient (one directory sync less per session).
 void write_mark(const std::string& dir, const log_mark& m);
 
 }  // namespace serialake

@@ -150,6 +150,46 @@ TEST_CASE("a SIGKILLed holder's lock is taken at once and its last commit is int
   CHECK(ds.flush().version == snap->version() + 1);
 }
 
+namespace {
+
+// Waits (bounded) until `pid` is a zombie: the kernel closed its files, flock
+// included, and nobody has reaped it yet, as a busy or careless parent would not.
+bool wait_zombie(pid_t pid) {
+  const std::string stat_path = "/proc/" + std::to_string(pid) + "/stat";
+  for (auto deadline = steady::now() + 10s; steady::now() < deadline; std::this_thread::yield()) {
+    std::string st;
+    std::getline(std::ifstream(stat_path), st);
+    auto at = st.rfind(") ");
+    if (at != std::string::npos && st.compare(at + 2, 1, "Z") == 0) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a SIGKILLed holder that took over without the flock has lost its lock, even as a zombie") {
+  temp_dir d;
+  auto path = make_dataset(d);
+  auto stopped = spawn({"fenced", path});
+  REQUIRE(stopped.line() == "ready");
+  stopped.kill(SIGSTOP);  // keeps its flock for the whole test
+  file_lock_backend()->unlock(path, true, {});
+  auto taker = spawn({"hold", path, "60000"});  // takes over without the flock
+  REQUIRE(taker.line() == "locked");
+  engine eng;
+  CHECK(open_code(eng, path, dataset_options{}) == errc::locked);  // it is alive
+  taker.kill();
+  REQUIRE(wait_zombie(taker.pid()));
+  // Kills: judging a flockless holder by kill(pid, 0) alone (a zombie answers;
+  // this then waited for the validity, 10 s, and failed with locked), and
+  // treating every holder seen without the flock as alive.
+  CHECK(open_code(eng, path, dataset_options{}) == errc{});
+  taker.wait();
+  stopped.kill(SIGCONT);
+  stopped.send("go\n");
+  CHECK_THAT(stopped.line(), Catch::StartsWith("error lock_lost"));
+}
+
 TEST_CASE("a stale lock from another host is taken over after the validity, a fresh one is not") {
   temp_dir d;
   auto path = make_dataset(d);
