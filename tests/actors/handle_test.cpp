@@ -17,8 +17,10 @@ extern "C" size_t __sanitizer_get_current_allocated_bytes();  // libasan; g++ sh
 #include "actors/dataset_actor.hpp"
 #include "core/file_io.hpp"
 #include "tests/temp_dir.hpp"
+#include "tests/expect_code.hpp"
 
 using namespace serialake;
+using serialake::test::expect_code;
 using serialake::test::temp_dir;
 using namespace std::chrono_literals;
 
@@ -140,7 +142,8 @@ TEST_CASE("appends from borrowed bytes land exactly, while nodes are reused acro
   CHECK(back.as<int32_t>() == std::vector<int32_t>(cells, cells + 6));
   // A view that contradicts the tensor's dtype is refused like any sample.
   uint64_t dim = 3;
-  CHECK_THROWS_AS(ds.append("m", sample_view{dtype::int32, &dim, 1, cells, 5}).get(), error);
+  CHECK(expect_code(errc::invalid_argument,  // 5 bytes are not a [3] of int32
+                    [&] { ds.append("m", sample_view{dtype::int32, &dim, 1, cells, 5}).get(); }));
 }
 
 TEST_CASE("appends of threads that exit before the actor applies them all land") {
@@ -234,7 +237,9 @@ TEST_CASE("batched appends get contiguous indices and fail as a whole") {
   CHECK(ds.append_batch("v", batch).get() == 100);
   batch[50] = sample::of<float>(dtype::float32, {1}, {1});
   auto bad = ds.append_batch("v", batch);
-  CHECK_THROWS_WITH(bad.get(), Catch::Contains("fixed shape"));
+  std::string msg;
+  CHECK(expect_code(errc::schema_mismatch, [&] { bad.get(); }, &msg));
+  CHECK_THAT(msg, Catch::Contains("fixed shape"));
   ds.flush();
   auto snap = ds.snapshot();
   REQUIRE(snap->length("v") == 200);
@@ -304,7 +309,7 @@ TEST_CASE("opening the same path twice in one engine shares one dataset actor") 
   a.flush();
   CHECK(a.snapshot()->read("x", 0).data == "from b");
   b.close();
-  CHECK_THROWS_AS(a.append("x", sample::of_bytes("late")), error);
+  CHECK(expect_code(errc::closed, [&] { a.append("x", sample::of_bytes("late")); }));
   // A dataset created through a relative path is the same one by its absolute path.
   auto rel = std::filesystem::relative(d / "rel").string();
   auto r1 = eng.open(rel, create_opts());
@@ -382,9 +387,12 @@ TEST_CASE("a failed fsync turns the dataset actor into a refusing state") {
   }
   io::set_fault_injector({});
   // No silent retry: later writes get the error, though the disk works again.
-  CHECK_THROWS_WITH(ds.append("x", sample::of_bytes("after")).get(), Catch::Contains("refuses writes"));
-  CHECK_THROWS_WITH(ds.flush(), Catch::Contains("cannot sync"));
-  CHECK_THROWS_AS(ds.create_tensor({"y", dtype::bytes, "generic", {}}), error);
+  std::string msg;
+  CHECK(expect_code(errc::io, [&] { ds.append("x", sample::of_bytes("after")).get(); }, &msg));
+  CHECK_THAT(msg, Catch::Contains("refuses writes"));
+  CHECK(expect_code(errc::io, [&] { ds.flush(); }, &msg));
+  CHECK_THAT(msg, Catch::Contains("cannot sync"));
+  CHECK(expect_code(errc::io, [&] { ds.create_tensor({"y", dtype::bytes, "generic", {}}); }));
   // Snapshots stay readable.
   CHECK(ds.snapshot()->read("x", 0).data == "kept");
   CHECK(before->read("x", 0).data == "kept");
@@ -516,7 +524,7 @@ TEST_CASE("read-only handles refuse writes and refresh to see new commits") {
   dataset_options ro;
   ro.read_only = true;
   auto r = eng.open(d / "ds", ro);
-  CHECK_THROWS_AS(r.append("x", sample::of_bytes("no")), error);
+  CHECK(expect_code(errc::read_only, [&] { r.append("x", sample::of_bytes("no")); }));
   w.append("x", sample::of_bytes("yes"));
   w.flush();
   CHECK(r.snapshot()->length("x") == 0);

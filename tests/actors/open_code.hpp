@@ -4,19 +4,14 @@
 #include <string>
 
 #include "actors/dataset.hpp"
+#include "tests/expect_code.hpp"
 
 namespace serialake::test {
 
 /// errc{} if `path` opens with `o`; else the error's code (and message in `msg`).
 inline errc open_code(engine& eng, const std::string& path, const dataset_options& o,
                       std::string* msg = nullptr) {
-  try {
-    eng.open(path, o).close();
-  } catch (const error& e) {
-    if (msg) *msg = e.message();
-    return e.code();
-  }
-  return errc{};
+  return code_of([&] { eng.open(path, o).close(); }, msg);
 }
 
 }  // namespace serialake::test

@@ -12,8 +12,11 @@
 #include "core/format.hpp"
 #include "core/store.hpp"
 #include "tests/temp_dir.hpp"
+#include "tests/expect_code.hpp"
 
 using namespace serialake;
+using serialake::test::code_of;
+using serialake::test::expect_code;
 using serialake::test::temp_dir;
 namespace fs = std::filesystem;
 
@@ -69,15 +72,6 @@ std::vector<std::string> chunk_paths(const std::string& path) {
 void append_bytes(const std::string& file, const std::string& bytes) {
   std::ofstream f(file, std::ios::binary | std::ios::app);
   f << bytes;
-}
-
-errc open_error(const std::string& path) {
-  try {
-    store::open(path);
-  } catch (const error& e) {
-    return e.code();
-  }
-  return errc::internal;
 }
 
 }  // namespace
@@ -172,7 +166,7 @@ TEST_CASE("zeros after the last record of a crashed writer are a torn tail; garb
     auto damage = store::open(path, {true, {}, {}})->damage();
     REQUIRE(damage);
     CHECK_THAT(*damage, Catch::Contains("commits.log") && Catch::Contains("offset " + std::to_string(good)));
-    CHECK(open_error(path) == errc::corrupt);
+    CHECK(code_of([&] { store::open(path); }) == errc::corrupt);
     CHECK(fs::file_size(log) == good + 28);
   }
 }
@@ -216,7 +210,7 @@ TEST_CASE("a flipped byte in the last commit is reported, not hidden by dropping
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].index == 29);
   CHECK(s->snapshot()->read("x", 28).data == payload(28));
-  CHECK_THROWS_AS(s->snapshot()->read("x", 29), error);
+  CHECK(expect_code(errc::corrupt, [&] { s->snapshot()->read("x", 29); }));
 }
 
 TEST_CASE("bytes past the committed end of a chunk are ignored") {
@@ -288,12 +282,12 @@ TEST_CASE("a damaged schema or log gives a clear corrupt error") {
   }
   SECTION("empty dataset.json") {
     std::ofstream(path + "/dataset.json", std::ios::trunc);
-    CHECK(open_error(path) == errc::corrupt);
+    CHECK(code_of([&] { store::open(path); }) == errc::corrupt);
   }
   SECTION("wrong types in dataset.json") {
     std::ofstream(path + "/dataset.json")
         << R"({"format":"serialake","format_version":1,"tensors":[{"name":"x","dtype":"complex"}]})";
-    CHECK(open_error(path) == errc::corrupt);
+    CHECK(code_of([&] { store::open(path); }) == errc::corrupt);
   }
   SECTION("a flipped byte in the middle of the log") {
     std::fstream f(path + "/" + format::log_file, std::ios::binary | std::ios::in | std::ios::out);
@@ -308,11 +302,11 @@ TEST_CASE("a damaged schema or log gives a clear corrupt error") {
       CHECK_THAT(e.message(), Catch::Contains("commits.log") && Catch::Contains("offset"));
     }
     // Nothing was cut: the damage stays for a human to look at.
-    CHECK(open_error(path) == errc::corrupt);
+    CHECK(code_of([&] { store::open(path); }) == errc::corrupt);
   }
   SECTION("missing log") {
     fs::remove(path + "/" + format::log_file);
-    CHECK(open_error(path) == errc::corrupt);
+    CHECK(code_of([&] { store::open(path); }) == errc::corrupt);
   }
 }
 
@@ -333,8 +327,8 @@ TEST_CASE("a failed fsync poisons the store; committed data stays readable") {
   }
   io::set_fault_injector({});
   // Never retried: every later write gets the error.
-  CHECK_THROWS_AS(s->append("x", sample::of_bytes("more")), error);
-  CHECK_THROWS_AS(s->commit("again"), error);
+  CHECK(expect_code(errc::io, [&] { s->append("x", sample::of_bytes("more")); }));
+  CHECK(expect_code(errc::io, [&] { s->commit("again"); }));
   CHECK(snap->read("x", 19).data == payload(19));
   s.reset();
   check_prefix(path, 2);

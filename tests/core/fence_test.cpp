@@ -12,23 +12,13 @@
 #include "core/schema.hpp"
 #include "core/store.hpp"
 #include "tests/temp_dir.hpp"
+#include "tests/expect_code.hpp"
 
 using namespace serialake;
+using serialake::test::code_of;
+using serialake::test::expect_code;
 using serialake::test::temp_dir;
 namespace fs = std::filesystem;
-
-namespace {
-
-errc code_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const error& e) {
-    return e.code();
-  }
-  return errc{};
-}
-
-}  // namespace
 
 TEST_CASE("a writer whose log was appended by another writer commits nothing more") {
   temp_dir d;
