@@ -59,6 +59,9 @@ struct dataset_options {
   /// holder on another host may get before its lock is taken over (10 s).
   std::chrono::milliseconds lock_heartbeat{1000};
   std::chrono::milliseconds lock_validity{10000};
+  /// Writers: called once if the open starts waiting for another holder's lock
+  /// (lock_timeout > 0), with that holder: e.g. to tell a user why it waits.
+  std::function<void(const lock_holder&)> on_lock_wait;
   /// How the dataset is locked against other processes (the lock file).
   std::shared_ptr<lock_backend> locking;
   /// When appends become durable and when buffered ones are committed

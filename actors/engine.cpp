@@ -333,6 +333,7 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
     ls.timeout = opts.lock_timeout;
     ls.heartbeat = opts.lock_heartbeat;
     ls.validity = opts.lock_validity;
+    ls.on_wait = opts.on_lock_wait;
     auto backend = opts.locking ? opts.locking : file_lock_backend();
     lock = backend->acquire(canon, ls);
   }

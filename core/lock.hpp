@@ -15,6 +15,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -42,6 +43,9 @@ struct lock_settings {
   std::chrono::milliseconds heartbeat{1000};
   /// A holder on another host whose heartbeat is older than this is presumed dead.
   std::chrono::milliseconds validity{10000};
+  /// Called once, on the waiting thread, when acquire() or lock() starts waiting
+  /// (timeout > 0) for a lock another holder has: a program can say it waits.
+  std::function<void(const lock_holder&)> on_wait;
 };
 
 /// A granted writer lock. Thread-safe.

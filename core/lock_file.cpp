@@ -227,6 +227,7 @@ std::pair<lock_fd, verdict> wait_free(const std::string& dir, const lock_setting
   const auto deadline =
       std::chrono::steady_clock::now() + std::max(s.timeout, std::chrono::milliseconds(20));
   lock_fd l = lock_fd::open(dir);
+  bool told = false;  // on_wait was called
   for (;;) {
     lock_holder h;
     if (l.try_flock()) {
@@ -261,6 +262,10 @@ std::pair<lock_fd, verdict> wait_free(const std::string& dir, const lock_setting
     if (std::chrono::steady_clock::now() >= deadline) {
       std::string extra = h.kind == "maintenance" ? "; release it with `serialake unlock`" : "";
       throw locked_error(dir, h, extra);
+    }
+    if (!told && s.timeout.count() > 0 && s.on_wait) {
+      told = true;
+      s.on_wait(h);
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(5));
   }

@@ -6,9 +6,11 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
@@ -20,6 +22,7 @@ namespace serialake::test {
 /// What a finished child left behind.
 struct cli_result {
   int status = -1;  ///< exit status, or 128 + signal
+  bool timed_out = false;  ///< it ran past its timeout and was killed
   std::string out;
   std::string err;
 };
@@ -106,17 +109,44 @@ class child {
     }
   }
   void kill(int sig = SIGKILL) { ::kill(pid_, sig); }
-  /// Waits for exit; returns the raw wait status.
-  int wait() {
-    while (status_ < 0 && ::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+  /// Waits for exit; returns the raw wait status. A child still running after
+  /// `timeout` is killed (SIGKILL) and timed_out() says so: a hung child fails
+  /// its test instead of hanging it.
+  int wait(std::chrono::milliseconds timeout = default_timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (status_ < 0) {
+      pid_t r = ::waitpid(pid_, &status_, WNOHANG);
+      if (r == pid_ || (r < 0 && errno != EINTR)) break;
+      status_ = -1;
+      if (std::chrono::steady_clock::now() >= deadline) {
+        timed_out_ = true;
+        ::kill(pid_, SIGKILL);
+        while (::waitpid(pid_, &status_, 0) < 0 && errno == EINTR) {
+        }
+        break;
+      }
+      // Sleep until it exits or the deadline: a pidfd becomes readable at exit.
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      int pidfd = static_cast<int>(::syscall(SYS_pidfd_open, pid_, 0));
+      pollfd p{pidfd, POLLIN, 0};
+      ::poll(pidfd >= 0 ? &p : nullptr, pidfd >= 0 ? 1 : 0,
+             pidfd >= 0 ? static_cast<int>(left.count()) + 1 : 1);
+      if (pidfd >= 0) ::close(pidfd);
     }
     return status_;
   }
+  /// True if wait() or finish() had to kill it at its timeout.
+  bool timed_out() const { return timed_out_; }
+  /// How long wait() and finish() let a child run by default.
+  static constexpr std::chrono::milliseconds default_timeout{120000};
 
   /// Writes `input` to its stdin (if any), closes stdin, collects everything it
   /// prints and waits for it to exit. Reads and writes are interleaved with poll
   /// so a child that prints a lot before reading everything cannot deadlock.
-  cli_result finish(const std::string& input = {}) {
+  cli_result finish(const std::string& input = {},
+                    std::chrono::milliseconds timeout = default_timeout) {
+    const auto deadline = std::chrono::steady_clock::now() + timeout;
     cli_result r;
     r.out = std::move(out_buf_);
     r.err = std::move(err_buf_);
@@ -128,7 +158,15 @@ class child {
       if (in_ >= 0) fds[n++] = {in_, POLLOUT, 0};
       if (out_ >= 0) fds[n++] = {out_, POLLIN, 0};
       if (err_ >= 0) fds[n++] = {err_, POLLIN, 0};
-      if (::poll(fds, static_cast<nfds_t>(n), -1) < 0) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) {  // hung: kill it, keep what it printed
+        timed_out_ = true;
+        ::kill(pid_, SIGKILL);
+        break;
+      }
+      int ready = ::poll(fds, static_cast<nfds_t>(n), static_cast<int>(left.count()));
+      if (ready < 0) {
         if (errno == EINTR) continue;
         std::abort();
       }
@@ -148,8 +186,12 @@ class child {
       }
     }
     close_fd(in_);
-    int st = wait();
+    close_fd(out_);
+    close_fd(err_);
+    int st = wait(std::max(std::chrono::milliseconds(1), std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                             deadline - std::chrono::steady_clock::now())));
     r.status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+    r.timed_out = timed_out_;
     return r;
   }
 
@@ -173,6 +215,7 @@ class child {
 
   pid_t pid_ = -1;
   int in_ = -1, out_ = -1, err_ = -1;
+  bool timed_out_ = false;
   int status_ = -1;
   std::string out_buf_, err_buf_;
 };

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "actors/dataset.hpp"
 #include "core/clock.hpp"
 #include "core/error.hpp"
 #include "core/types.hpp"
@@ -47,6 +48,13 @@ void report_damage(const store& s);
 /// Seconds (from --lock-timeout) as the engine's milliseconds; usage_error if
 /// negative, not a number, or above 1e9 (about 31 years).
 std::chrono::milliseconds lock_timeout_ms(double seconds);
+
+/// Lock settings of a command given `--lock-timeout SECONDS`: it waits that long
+/// for another holder and, if it has to wait, says so once on stderr
+/// ("serialake: waiting up to N s for the lock of PATH, held by ...").
+lock_settings lock_wait(const std::string& path, double lock_timeout_seconds);
+/// The same as dataset options of a command that writes.
+dataset_options writer_options(const std::string& path, double lock_timeout_seconds);
 
 struct create_args {
   std::string path;

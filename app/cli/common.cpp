@@ -3,6 +3,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdio>
 #include <ctime>
 
 #include "app/cli/commands.hpp"
@@ -79,6 +80,24 @@ std::string escaped(const std::string& text) {
     }
   }
   return out;
+}
+
+lock_settings lock_wait(const std::string& path, double lock_timeout_seconds) {
+  lock_settings s;
+  s.timeout = lock_timeout_ms(lock_timeout_seconds);
+  s.on_wait = [path, lock_timeout_seconds](const lock_holder& h) {
+    std::fprintf(stderr, "serialake: waiting up to %g s for the lock of %s, held by %s\n",
+                 lock_timeout_seconds, path.c_str(), h.describe().c_str());
+  };
+  return s;
+}
+
+dataset_options writer_options(const std::string& path, double lock_timeout_seconds) {
+  lock_settings s = lock_wait(path, lock_timeout_seconds);
+  dataset_options o;
+  o.lock_timeout = s.timeout;
+  o.on_lock_wait = std::move(s.on_wait);
+  return o;
 }
 
 namespace {

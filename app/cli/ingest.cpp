@@ -221,9 +221,8 @@ int run_ingest(const ingest_args& a) {
                 tree.class_folders, a.src, tree.skipped.size());
 
   engine eng;
-  dataset_options o;
+  dataset_options o = writer_options(a.path, a.lock_timeout);
   o.create = true;
-  o.lock_timeout = lock_timeout_ms(a.lock_timeout);
   dataset ds = eng.open(a.path, o);
   ensure_tensors(ds);
 

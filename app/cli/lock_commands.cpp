@@ -10,8 +10,7 @@
 namespace serialake::cli {
 
 int run_lock(const lock_args& a) {
-  lock_settings s;
-  s.timeout = lock_timeout_ms(a.lock_timeout);
+  lock_settings s = lock_wait(a.path, a.lock_timeout);
   lock_holder h = file_lock_backend()->lock(a.path, s);
   std::printf("locked %s for maintenance (%s); writers fail until `serialake unlock %s`\n",
               a.path.c_str(), h.describe().c_str(), a.path.c_str());

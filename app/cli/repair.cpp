@@ -10,8 +10,7 @@
 namespace serialake::cli {
 
 int run_repair(const repair_args& a) {
-  lock_settings s;
-  s.timeout = lock_timeout_ms(a.lock_timeout);
+  lock_settings s = lock_wait(a.path, a.lock_timeout);
   auto backend = file_lock_backend();
   backend->lock(a.path, s);
   repair_report r;

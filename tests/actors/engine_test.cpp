@@ -53,7 +53,7 @@ TEST_CASE("an open of path B completes while an open of path A waits for another
   temp_dir d;
   auto a = make_dataset(d / "a"), b = make_dataset(d / "b");
   engine eng;
-  child holder({SERIALAKE_LOCK_CHILD, "hold", a, "60000"});
+  child holder({SERIALAKE_LOCK_CHILD, "hold", a});
   REQUIRE(holder.line() == "locked");
   auto backend = std::make_shared<signalling_backend>();
   auto entered = backend->entered.get_future();

@@ -1,5 +1,6 @@
 // Test helper for the cross-process lock tests. Modes:
-//   hold DIR MS            open for write, print "locked", sleep MS, close
+//   hold DIR               open for write, print "locked", wait for a stdin line
+//                          (or EOF), close, print "released"
 //   rows DIR ID N          open (lock_timeout 60 s), append N rows, close
 //   commits DIR            open, commit one row at a time forever, print "committed V"
 //   fenced DIR             open, commit a row, print "ready", wait for a stdin line,
@@ -44,8 +45,10 @@ int main(int argc, char** argv) {
     auto ds = eng.open(dir, o);
     if (mode == "hold") {
       say("locked");
-      std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(argv[3])));
+      std::string line;
+      std::getline(std::cin, line);
       ds.close();
+      say("released");
     } else if (mode == "rows") {
       int64_t id = std::stoll(argv[3]), n = std::stoll(argv[4]);
       for (int64_t i = 0; i < n; ++i) ds.append_row(make_row(id * 1000000 + i));

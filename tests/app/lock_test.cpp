@@ -5,7 +5,6 @@
 
 #include <future>
 #include <set>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
@@ -75,12 +74,13 @@ TEST_CASE("append with --lock-timeout waits for the holder to finish") {
   REQUIRE(cli({"create", ds, "--tensor", "n:int64"}).status == 0);
   holder h(ds);
   cli_process waiter({"append", ds, "--lock-timeout", "30"});
-  auto waited = std::async(std::launch::async, [&] { return waiter.finish(rows(10, 2)); });
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // Sync point: the waiter says it waits, and for whom.
+  REQUIRE(waiter.wait_for_stderr("waiting up to 30 s for the lock of " + ds));
   CHECK(h.p.finish(rows(0, 2)).status == 0);
-  auto w = waited.get();
+  auto w = waiter.finish(rows(10, 2));
   INFO(w.err);
   CHECK(w.status == 0);
+  CHECK_THAT(w.err, Catch::Contains("held by writer pid " + std::to_string(h.p.pid())));
   CHECK(values(ds) == std::vector<int64_t>{0, 1, 10, 11});
 }
 

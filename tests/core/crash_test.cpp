@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "core/error.hpp"
 #include "core/file_io.hpp"
@@ -132,7 +133,16 @@ TEST_CASE("a log cut at any byte of its last records shows the last whole commit
     }
   }
   REQUIRE(ends.size() == 4);
-  for (uint64_t cut = ends[1] - 3; cut <= full; cut += 7) {
+  // Every offset of the first record, each record boundary and its neighbours,
+  // and a sweep over the rest.
+  std::set<uint64_t> cuts;
+  for (uint64_t cut = 0; cut <= ends[0]; ++cut) cuts.insert(cut);
+  for (uint64_t e : ends)
+    for (uint64_t cut : {e - 1, e, e + 1})
+      if (cut <= full) cuts.insert(cut);
+  for (uint64_t cut = ends[1] - 3; cut <= full; cut += 7) cuts.insert(cut);
+  for (uint64_t cut : cuts) {
+    INFO("log cut to " << cut << " bytes");
     temp_dir c;
     fs::copy(path, c / "ds", fs::copy_options::recursive);
     fs::resize_file(c / "ds/" + format::log_file, cut);
