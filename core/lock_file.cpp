@@ -141,8 +141,7 @@ struct lock_fd {
   }
   void write(const content& c) {
     std::string s = serialize(c);
-    if (::pwrite(f.fd(), s.data(), s.size(), 0) != ssize_t(s.size()))
-      throw_io("cannot write " + f.path(), errno);
+    f.pwrite_all(s.data(), s.size(), 0);
     f.truncate(s.size());
     f.sync();
   }
