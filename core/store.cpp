@@ -250,12 +250,19 @@ void store::create_tensor(const tensor_spec& spec) {
   check_new_tensor(spec);
   if (impl_->by_name.count(spec.name))
     throw error(errc::already_exists, "tensor '" + spec.name + "' already exists in " + impl_->dir);
-  io::make_dirs(impl_->tensor_dir(spec.name));
-  io::sync_dir(impl_->dir + "/" + format::chunk_dir);
   std::vector<schema_tensor> all;
   for (auto& t : impl_->tensors) all.push_back(t.meta);
   all.push_back(schema_tensor{spec, impl_->version + 1});
-  write_schema(impl_->dir, all);
+  try {
+    io::make_dirs(impl_->tensor_dir(spec.name));
+    io::sync_dir(impl_->dir + "/" + format::chunk_dir);
+    write_schema(impl_->dir, all);
+  } catch (const error& e) {
+    // As after a failed commit: the new dataset.json may be in place without
+    // being durable, so nothing more is written (no silent retry).
+    impl_->failed = e;
+    throw;
+  }
   impl_->add_tensor(all.back());
   impl_->snap.reset();
 }
