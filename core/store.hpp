@@ -151,6 +151,7 @@ class store {
   /// Ends a writer session cleanly: records the log's extent in commits.mark,
   /// so that later damage to what is committed is detected. Does not commit.
   /// Idempotent; the destructor does it too (and a crash skips it, which is safe).
+  /// Later writes throw errc::closed, also after a close that failed.
   void close();
   /// The fencing generation of the last commit (0 if none).
   uint64_t last_lock_generation() const noexcept;
