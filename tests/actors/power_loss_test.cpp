@@ -107,13 +107,14 @@ void check_image(const std::string& dir, const std::vector<acked>& acks, uint64_
 }  // namespace
 
 TEST_CASE("after a power loss at every crash point, acknowledged appends and flushes are there") {
-  uint64_t total = 0;
+  power_loss::counts first;
   {
     temp_dir d;
     power_loss pl(d.path());
     workload(d.path(), pl);
-    total = pl.seen().total();
+    first = pl.seen();
   }
+  const uint64_t total = first.total();
   uint64_t crashed = 0;
   for (uint64_t k = 1; k <= total; ++k) {
     INFO("crash after point " << k << " of " << total);
@@ -133,5 +134,7 @@ TEST_CASE("after a power loss at every crash point, acknowledged appends and flu
   }
   CHECK(crashed >= total * 9 / 10);
   WARN("power losses simulated under the handle: " << 2 * crashed << " (" << crashed << " of "
-       << total << " crash points x 2 images)");
+       << total << " crash points x 2 images): " << first.file_syncs << " file syncs, "
+       << first.dir_syncs << " directory syncs, " << first.renames << " renames, "
+       << first.new_files << " new files or directories; syncs of:" << first.sync_list());
 }

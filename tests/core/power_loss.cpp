@@ -106,6 +106,20 @@ struct power_loss::model {
     for (auto& [name, child] : names ? n.live : n.synced_entries) write_image(child, out / name, names);
   }
 
+  // `path` relative to root, with the names that differ from run to run
+  // (random writer ids) replaced by what they are.
+  std::string role(const std::string& path) const {
+    if (path == root) return "<root>";
+    std::string out;
+    for (auto& part : fs::path(path.substr(root.size() + 1))) {
+      std::string p = part.string();
+      if (p.find(".creating-") != std::string::npos) p = p.substr(0, p.find(".creating-")) + ".creating-<id>";
+      if (p.size() > 4 && p.compare(p.size() - 4, 4, ".chk") == 0) p = "<chunk>";
+      out += (out.empty() ? "" : "/") + p;
+    }
+    return out;
+  }
+
   // REQUIRES: mtx. Counts a crash point whose effect is in the model; crashes
   // there if asked to.
   void count(uint64_t& kind) {
@@ -138,6 +152,7 @@ struct power_loss::model {
         if (id == none) break;
         // The hook runs just before the sync; nothing else writes the file
         // meanwhile, so this is what the sync makes durable.
+        ++seen.syncs_of[role(c.path)];
         if (nodes[id].dir) {
           nodes[id].synced_entries = nodes[id].live;
           count(seen.dir_syncs);
@@ -173,6 +188,12 @@ power_loss::power_loss(std::string root)
     }) {}
 
 power_loss::~power_loss() = default;
+
+std::string power_loss::counts::sync_list() const {
+  std::string out;
+  for (auto& [what, n] : syncs_of) out += "\n  " + what + ": " + std::to_string(n);
+  return out;
+}
 
 power_loss::counts power_loss::seen() const {
   std::lock_guard<std::mutex> g(m_->mtx);

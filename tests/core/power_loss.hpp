@@ -18,6 +18,7 @@
 // sync (file or directory), each rename, each new file or directory.
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -32,7 +33,12 @@ class power_loss {
   /// Counts of crash points by kind.
   struct counts {
     uint64_t file_syncs = 0, dir_syncs = 0, renames = 0, new_files = 0;
+    /// Syncs by what was synced, relative to root: "ds/commits.log",
+    /// "ds/chunks/x/<chunk>", "<root>" (the parent of a new dataset), ...
+    std::map<std::string, uint64_t> syncs_of;
     uint64_t total() const { return file_syncs + dir_syncs + renames + new_files; }
+    /// syncs_of as "what: n" lines.
+    std::string sync_list() const;
   };
 
   explicit power_loss(std::string root);

@@ -162,7 +162,7 @@ TEST_CASE("after a power loss at every crash point, an acknowledged commit is th
   WARN("power losses simulated: " << 2 * total.total() << " (" << total.total()
        << " crash points x 2 images): " << total.file_syncs << " file syncs, " << total.dir_syncs
        << " directory syncs, " << total.renames << " renames, " << total.new_files
-       << " new files or directories");
+       << " new files or directories; syncs of:" << total.sync_list());
 }
 
 TEST_CASE("a power loss right after an acknowledged commit keeps it") {
