@@ -48,9 +48,10 @@ inline fault hooked(op kind, const std::string& path, call_site at, uint64_t byt
 // An error with no short count fails the call before anything moves.
 class budget {
  public:
-  budget(fault f, std::string what) : f_(f) {
-    if (f_.err && f_.max_bytes == UINT64_MAX) throw_io(what, f_.err);
-    if (f_.err) what_ = std::move(what);
+  // `what` ("cannot write ") and `path` name the call in an error; no string
+  // is built unless one is thrown, so an unhooked call allocates nothing.
+  budget(fault f, const char* what, const std::string& path) : f_(f), what_(what), path_(path) {
+    if (f_.err && f_.max_bytes == UINT64_MAX) fail();
   }
   // Bytes the next syscall may move of the `n` left.
   size_t allow(size_t n) const {
@@ -60,13 +61,16 @@ class budget {
   void spent() {
     if (!first_) return;
     first_ = false;
-    if (f_.err) throw_io(what_, f_.err);
+    if (f_.err) fail();
   }
 
  private:
+  [[noreturn]] void fail() const { throw_io(what_ + path_, f_.err); }
+
   fault f_;
   bool first_ = true;
-  std::string what_;
+  const char* what_;
+  const std::string& path_;
 };
 
 }  // namespace
@@ -111,7 +115,7 @@ file file::open(const std::string& path, int flags, mode_t mode, call_site at) {
 }
 
 void file::write_all(const void* data, size_t n, call_site at) {
-  budget b(hooked(op::write, path_, at, n), "cannot write " + path_);
+  budget b(hooked(op::write, path_, at, n), "cannot write ", path_);
   auto p = static_cast<const char*>(data);
   while (n > 0) {
     ssize_t w = ::write(fd_, p, b.allow(n));
@@ -129,7 +133,7 @@ void file::writev_all(const struct iovec* iov_in, size_t count, call_site site) 
   std::vector<iovec> iov(iov_in, iov_in + count);
   uint64_t total = 0;
   for (auto& v : iov) total += v.iov_len;
-  budget b(hooked(op::write, path_, site, total), "cannot write " + path_);
+  budget b(hooked(op::write, path_, site, total), "cannot write ", path_);
   size_t at = 0;
   while (at < iov.size()) {
     // A short count: the first bytes of what is left, as iovecs of their own.
@@ -160,7 +164,7 @@ void file::writev_all(const struct iovec* iov_in, size_t count, call_site site) 
 }
 
 void file::pwrite_all(const void* data, size_t n, uint64_t offset, call_site at) {
-  budget b(hooked(op::write, path_, at, n), "cannot write " + path_);
+  budget b(hooked(op::write, path_, at, n), "cannot write ", path_);
   auto p = static_cast<const char*>(data);
   while (n > 0) {
     ssize_t w = ::pwrite(fd_, p, b.allow(n), static_cast<off_t>(offset));
@@ -180,7 +184,7 @@ bool file::pread_exact(void* data, size_t n, uint64_t offset, call_site at) cons
 }
 
 size_t file::pread_upto(void* data, size_t n, uint64_t offset, call_site at) const {
-  budget b(hooked(op::read, path_, at, n), "cannot read " + path_);
+  budget b(hooked(op::read, path_, at, n), "cannot read ", path_);
   auto p = static_cast<char*>(data);
   size_t got = 0;
   while (got < n) {
