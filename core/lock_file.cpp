@@ -98,7 +98,10 @@ std::optional<broken_lock> read_break(const std::string& dir) {
     std::istringstream in(io::read_file(break_path(dir)));
     broken_lock b;
     if (in >> b.generation >> b.before_ms) return b;
-  } catch (const error&) {
+  } catch (const error& e) {
+    // Only a missing file means "not broken": one we cannot read may break
+    // our grant, and taking it for absent would let a broken writer commit.
+    if (e.code() != errc::not_found) throw;
   }
   return std::nullopt;
 }
@@ -141,8 +144,7 @@ struct lock_fd {
   }
   void write(const content& c) {
     std::string s = serialize(c);
-    if (::pwrite(f.fd(), s.data(), s.size(), 0) != ssize_t(s.size()))
-      throw_io("cannot write " + f.path(), errno);
+    f.pwrite_all(s.data(), s.size(), 0);
     f.truncate(s.size());
     f.sync();
   }

@@ -56,7 +56,7 @@ void store::impl::flush_buffer(tensor_state& t) {
   t.buf.write_to(t.out);
   // Start writeback now, without waiting: the next commit's fdatasync then
   // finds little left to write instead of stalling on all of it.
-  ::sync_file_range(t.out.fd(), static_cast<off_t>(start), static_cast<off_t>(n), SYNC_FILE_RANGE_WRITE);
+  t.out.start_writeback(start, n);
 }
 
 void store::impl::roll(tensor_state& t) {
@@ -190,11 +190,7 @@ void store::initialize(const std::string& path_in, const std::vector<tensor_spec
     for (auto& st : schema) io::sync_dir(tmp + "/" + format::chunk_dir + "/" + st.spec.name);
     io::sync_dir(tmp + "/" + format::chunk_dir);
     io::sync_dir(tmp);
-    if (::rename(tmp.c_str(), path.c_str()) != 0) {
-      int err = errno;
-      if (err == ENOTEMPTY || err == EEXIST || err == ENOTDIR) throw exists_error();
-      throw_io("cannot rename " + tmp + " to " + path, err);
-    }
+    if (io::rename(tmp, path, {ENOTEMPTY, EEXIST, ENOTDIR}) != 0) throw exists_error();
   } catch (...) {
     std::error_code ec;
     std::filesystem::remove_all(tmp, ec);
@@ -254,12 +250,19 @@ void store::create_tensor(const tensor_spec& spec) {
   check_new_tensor(spec);
   if (impl_->by_name.count(spec.name))
     throw error(errc::already_exists, "tensor '" + spec.name + "' already exists in " + impl_->dir);
-  io::make_dirs(impl_->tensor_dir(spec.name));
-  io::sync_dir(impl_->dir + "/" + format::chunk_dir);
   std::vector<schema_tensor> all;
   for (auto& t : impl_->tensors) all.push_back(t.meta);
   all.push_back(schema_tensor{spec, impl_->version + 1});
-  write_schema(impl_->dir, all);
+  try {
+    io::make_dirs(impl_->tensor_dir(spec.name));
+    io::sync_dir(impl_->dir + "/" + format::chunk_dir);
+    write_schema(impl_->dir, all);
+  } catch (const error& e) {
+    // As after a failed commit: the new dataset.json may be in place without
+    // being durable, so nothing more is written (no silent retry).
+    impl_->failed = e;
+    throw;
+  }
   impl_->add_tensor(all.back());
   impl_->snap.reset();
 }

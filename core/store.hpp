@@ -71,8 +71,11 @@ class store {
  public:
   /// Creates a new dataset at `path` (which must not exist, or be an empty
   /// directory) with `tensors`, atomically: of several concurrent creators
-  /// exactly one succeeds and the others get already_exists; a failed create
-  /// leaves nothing behind. Opens it for writing.
+  /// exactly one succeeds and the others get already_exists; a create that
+  /// fails before the dataset is in place leaves nothing behind, one that fails
+  /// after (syncing the parent directory, opening it) leaves it empty, as if
+  /// created and not opened: once in place, another process may have it open.
+  /// Opens it for writing.
   static std::unique_ptr<store> create(const std::string& path, const store_options& opts = {},
                                        const std::vector<tensor_spec>& tensors = {});
   /// As create, without opening it (the caller opens it under the dataset lock).
@@ -151,6 +154,7 @@ class store {
   /// Ends a writer session cleanly: records the log's extent in commits.mark,
   /// so that later damage to what is committed is detected. Does not commit.
   /// Idempotent; the destructor does it too (and a crash skips it, which is safe).
+  /// Later writes throw errc::closed, also after a close that failed.
   void close();
   /// The fencing generation of the last commit (0 if none).
   uint64_t last_lock_generation() const noexcept;

@@ -3,7 +3,6 @@
 #include "core/store_impl.hpp"
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include "core/clock.hpp"
 
@@ -125,7 +124,10 @@ commit_info store::impl::do_commit(const std::string& message) {
   } catch (...) {
     // Best effort to make the failed commit's outcome definite (absent); the
     // store refuses writes from here on either way.
-    ::ftruncate(log.fd(), static_cast<off_t>(log_end));
+    try {
+      log.truncate(log_end);
+    } catch (const error&) {
+    }
     throw;
   }
   if (scratch.capacity() > (4u << 20)) std::string().swap(scratch);

@@ -82,7 +82,7 @@ struct store::impl {
   std::optional<error> failed;
   std::optional<uint64_t> dropped;
   std::optional<log_mark> mark;        // as read at open
-  bool closed = false;                 // close() wrote the closing mark
+  bool closed = false;                 // close() was called: no more writes
   std::optional<std::string> damage;   // read-only: what damage hides the rest of the log
   uint64_t pending_samples = 0;
   std::string scratch;
@@ -98,6 +98,9 @@ struct store::impl {
     if (ro)
       throw error(errc::read_only, "dataset " + dir + " is open read-only");
     if (failed) throw error(failed->code(), "dataset " + dir + " refuses writes after an earlier failure: " + failed->message());
+    // close() removed the chunk files of uncommitted appends (and may have
+    // failed halfway): a commit now would name them.
+    if (closed) throw error(errc::closed, "dataset " + dir + " is closed");
   }
 
   tensor_state& find(std::string_view name) {

@@ -28,10 +28,6 @@ std::string fresh_damage_dir(const std::string& dir) {
   return out;
 }
 
-void move_file(const std::string& from, const std::string& to) {
-  if (::rename(from.c_str(), to.c_str()) != 0) throw_io("cannot move " + from + " to " + to, errno);
-}
-
 // A chunk file name of any writer session: <16 hex digits>-<digits>.chk.
 bool is_chunk_name(const std::string& name) {
   if (name.size() < 22 || name[16] != '-' || name.compare(name.size() - 4, 4, ".chk") != 0)
@@ -85,15 +81,15 @@ repair_report store::repair(const std::string& path) {
     }
     kept.sync();
   }
-  move_file(log_path, out.moved_to + "/" + format::log_file);
-  move_file(kept_path, log_path);
+  io::rename(log_path, out.moved_to + "/" + format::log_file);
+  io::rename(kept_path, log_path);
   out.moved.push_back(format::log_file);
   for (auto& t : i.tensors) {
     const std::string rel = std::string(format::chunk_dir) + "/" + t.meta.spec.name;
     for (auto& name : io::list_dir(i.dir + "/" + rel)) {
       if (!is_chunk_name(name) || t.chunk_ids.count(name)) continue;
       io::make_dirs(out.moved_to + "/" + rel);
-      move_file(i.dir + "/" + rel + "/" + name, out.moved_to + "/" + rel + "/" + name);
+      io::rename(i.dir + "/" + rel + "/" + name, out.moved_to + "/" + rel + "/" + name);
       out.moved.push_back(rel + "/" + name);
     }
   }

@@ -330,18 +330,19 @@ TEST_CASE("backpressure bounds the queued bytes while the store is slow") {
   opts.queue_bytes = 256 << 10;
   auto ds = eng.open(d / "ds", opts);
   ds.create_tensor({"x", dtype::bytes, "generic", {}});
-  io::set_fault_injector([](io::op o, const std::string&) {
-    if (o == io::op::write) std::this_thread::sleep_for(2ms);
-    return 0;
-  });
-  std::vector<std::thread> producers;
-  for (int p = 0; p < 4; ++p)
-    producers.emplace_back([&] {
-      for (int i = 0; i < 300; ++i) ds.append("x", sample::of_bytes(std::string(4000, 'b')));
+  {
+    io::fault_guard slow_writes([](const io::call& c) {
+      if (c.kind == io::op::write) std::this_thread::sleep_for(2ms);
+      return io::fault{};
     });
-  for (auto& t : producers) t.join();
-  ds.flush();
-  io::set_fault_injector({});
+    std::vector<std::thread> producers;
+    for (int p = 0; p < 4; ++p)
+      producers.emplace_back([&] {
+        for (int i = 0; i < 300; ++i) ds.append("x", sample::of_bytes(std::string(4000, 'b')));
+      });
+    for (auto& t : producers) t.join();
+    ds.flush();
+  }
   CHECK(ds.peak_queued_bytes() <= opts.queue_bytes);
   CHECK(ds.peak_queued_bytes() > opts.queue_bytes / 2);  // the bound was actually reached
   CHECK(ds.snapshot()->length("x") == 1200);
@@ -355,17 +356,18 @@ TEST_CASE("a producer that asked for a queue timeout gets errc::timeout") {
   opts.queue_timeout = 20ms;
   auto ds = eng.open(d / "ds", opts);
   ds.create_tensor({"x", dtype::bytes, "generic", {}});
-  io::set_fault_injector([](io::op o, const std::string&) {
-    if (o == io::op::write) std::this_thread::sleep_for(200ms);
-    return 0;
-  });
   bool timed_out = false;
-  try {
-    for (int i = 0; i < 1000; ++i) ds.append("x", sample::of_bytes(std::string(4000, 't')));
-  } catch (const error& e) {
-    timed_out = e.code() == errc::timeout;
+  {
+    io::fault_guard slow_writes([](const io::call& c) {
+      if (c.kind == io::op::write) std::this_thread::sleep_for(200ms);
+      return io::fault{};
+    });
+    try {
+      for (int i = 0; i < 1000; ++i) ds.append("x", sample::of_bytes(std::string(4000, 't')));
+    } catch (const error& e) {
+      timed_out = e.code() == errc::timeout;
+    }
   }
-  io::set_fault_injector({});
   CHECK(timed_out);
 }
 
@@ -376,16 +378,19 @@ TEST_CASE("a failed fsync turns the dataset actor into a refusing state") {
   ds.create_tensor({"x", dtype::bytes, "generic", {}});
   CHECK(ds.append("x", sample::of_bytes("kept")).get() == 0);
   auto before = ds.snapshot();
-  io::set_fault_injector([](io::op o, const std::string&) { return o == io::op::sync ? EIO : 0; });
-  auto f = ds.append("x", sample::of_bytes("lost"));
-  try {
-    f.get();
-    FAIL("durable append succeeded without a sync");
-  } catch (const error& e) {
-    CHECK(e.code() == errc::io);
-    CHECK_THAT(e.message(), Catch::Contains("cannot sync"));
+  {
+    io::fault_guard syncs_fail([](const io::call& c) {
+      return io::fault{c.kind == io::op::sync ? EIO : 0};
+    });
+    auto f = ds.append("x", sample::of_bytes("lost"));
+    try {
+      f.get();
+      FAIL("durable append succeeded without a sync");
+    } catch (const error& e) {
+      CHECK(e.code() == errc::io);
+      CHECK_THAT(e.message(), Catch::Contains("cannot sync"));
+    }
   }
-  io::set_fault_injector({});
   // No silent retry: later writes get the error, though the disk works again.
   std::string msg;
   CHECK(expect_code(errc::io, [&] { ds.append("x", sample::of_bytes("after")).get(); }, &msg));

@@ -326,16 +326,19 @@ TEST_CASE("a failed fsync poisons the store; committed data stays readable") {
   build(path, 2);
   auto s = store::open(path);
   auto snap = s->snapshot();
-  io::set_fault_injector([](io::op o, const std::string&) { return o == io::op::sync ? EIO : 0; });
-  s->append("x", sample::of_bytes("doomed"));
-  try {
-    s->commit();
-    FAIL("commit succeeded");
-  } catch (const error& e) {
-    CHECK(e.code() == errc::io);
-    CHECK_THAT(e.message(), Catch::Contains("sync"));
+  {
+    io::fault_guard syncs_fail([](const io::call& c) {
+      return io::fault{c.kind == io::op::sync ? EIO : 0};
+    });
+    s->append("x", sample::of_bytes("doomed"));
+    try {
+      s->commit();
+      FAIL("commit succeeded");
+    } catch (const error& e) {
+      CHECK(e.code() == errc::io);
+      CHECK_THAT(e.message(), Catch::Contains("sync"));
+    }
   }
-  io::set_fault_injector({});
   // Never retried: every later write gets the error.
   CHECK(expect_code(errc::io, [&] { s->append("x", sample::of_bytes("more")); }));
   CHECK(expect_code(errc::io, [&] { s->commit("again"); }));
