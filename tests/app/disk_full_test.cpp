@@ -12,6 +12,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <memory>
+#include <set>
+
+#include <nlohmann/json.hpp>
 
 #include "tests/app/cli_runner.hpp"
 #include "tests/temp_dir.hpp"
@@ -43,24 +47,32 @@ class tmpfs_mount {
   bool mounted_ = false;
 };
 
+// A 16 MiB tmpfs at `at` holding a filler file of `filler_mib` MiB (made first,
+// so the dataset cannot have that space; deleting it gives space back). Null,
+// with a WARN saying why, if it cannot be mounted: the test then did not run.
+std::unique_ptr<tmpfs_mount> full_disk(const std::string& at, int filler_mib) {
+  if (::geteuid() != 0) {
+    WARN("disk-full test not run: mounting a size-limited tmpfs needs root");
+    return nullptr;
+  }
+  auto m = std::make_unique<tmpfs_mount>(at, "16m");
+  if (!m->mounted()) {
+    WARN("disk-full test not run: " << m->why());
+    return nullptr;
+  }
+  std::ofstream(at + "/filler", std::ios::binary) << std::string(size_t(filler_mib) << 20, 'f');
+  REQUIRE(fs::file_size(at + "/filler") == uintmax_t(filler_mib) << 20);
+  return m;
+}
+
 }  // namespace
 
 TEST_CASE("a full disk: exit 74 naming the file, nothing half-written, the next writer continues") {
-  if (::geteuid() != 0) {
-    WARN("disk-full test not run: mounting a size-limited tmpfs needs root");
-    return;
-  }
   temp_dir dir;
   const std::string mnt = dir / "mnt";
-  tmpfs_mount m(mnt, "16m");
-  if (!m.mounted()) {
-    WARN("disk-full test not run: " << m.why());
-    return;
-  }
-  // Space to give back later: made first, so the dataset cannot have it.
+  auto m = full_disk(mnt, 3);
+  if (!m) return;
   const std::string filler = mnt + "/filler";
-  std::ofstream(filler, std::ios::binary) << std::string(3 << 20, 'f');
-  REQUIRE(fs::file_size(filler) == 3u << 20);
 
   const std::string ds = mnt + "/ds";
   REQUIRE(cli({"create", ds, "--tensor", "id:int64", "--tensor", "blob:bytes"}).status == 0);
@@ -116,4 +128,59 @@ TEST_CASE("a full disk: exit 74 naming the file, nothing half-written, the next 
   CHECK(v2.status == 0);
   CHECK_THAT(v2.out, Catch::StartsWith("ok: " + std::to_string(2 * (committed + per)) + " samples"));
   CHECK(cli({"cat", ds}).out == blob_rows(0, committed + per, size));
+}
+
+TEST_CASE("a full disk during ingest: exit 74 saying how many files were committed, --resume adds the rest") {
+  temp_dir dir;
+  const std::string mnt = dir / "mnt";
+  auto m = full_disk(mnt, 6);
+  if (!m) return;
+  // 3 classes of 80 files of 50 KiB (12 MiB): more than the 10 MiB left, less
+  // than 16. The first class goes in before the disk fills.
+  const std::string src = dir / "src";
+  std::set<std::string> files;
+  auto make_class = [&](int c) {
+    for (int i = 0; i < 80; ++i) {
+      std::string rel = "class" + std::to_string(c) + "/img" + std::to_string(i) + ".jpg";
+      fs::create_directories(fs::path(src + "/" + rel).parent_path());
+      std::ofstream(src + "/" + rel, std::ios::binary) << std::string(50 << 10, char(c * 80 + i));
+      files.insert(rel);
+    }
+  };
+  auto stored = [&](const std::string& ds) {
+    std::multiset<std::string> got;
+    for (auto& l : lines_of(cli({"cat", ds, "--tensor", "path"}).out))
+      got.insert(nlohmann::json::parse(l)["path"].get<std::string>());
+    return got;
+  };
+  const std::string ds = mnt + "/ds";
+  make_class(0);
+  REQUIRE(cli({"ingest", src, ds}).status == 0);
+  make_class(1);
+  make_class(2);
+  auto full = cli({"ingest", src, ds, "--resume", "--threads", "2"});
+  INFO(full.err);
+  // Kills: a full disk reported as anything but an I/O error naming the file,
+  // or a count of committed files that is not what the dataset holds.
+  REQUIRE(full.status == 74);
+  CHECK_THAT(full.err, Catch::Contains(ds + "/") && Catch::Contains("--resume"));
+  auto at = full.err.find(" of 160 files were committed");
+  REQUIRE(at != std::string::npos);
+  const size_t said = std::stoul(full.err.substr(full.err.rfind(' ', at - 1) + 1));
+  // Nothing half-written: verify is clean, the first ingest's rows are all
+  // there, and the rest holds exactly the files the error said.
+  CHECK(cli({"verify", ds}).status == 0);
+  auto got = stored(ds);
+  CHECK(got.size() == 80 + said);
+  for (int i = 0; i < 80; ++i) CHECK(got.count("class0/img" + std::to_string(i) + ".jpg") == 1);
+
+  fs::remove(mnt + "/filler");
+  auto rest = cli({"ingest", src, ds, "--resume"});
+  INFO(rest.err);
+  REQUIRE(rest.status == 0);
+  CHECK(cli({"verify", ds}).status == 0);
+  // Kills: a resume that stores a committed file again or skips one.
+  got = stored(ds);
+  CHECK(got.size() == files.size());
+  CHECK(std::set<std::string>(got.begin(), got.end()) == files);
 }
