@@ -13,14 +13,21 @@
 // waited in order, up to a seeded window outstanding, so group commit batches
 // them). buffered: futures complete once applied, which is not durable, so
 // appends are acknowledged only when a flush() or commit() after them returns.
+// Half the children write `blob` from a second thread, so appends from two
+// producers interleave in the queue (each tensor has one producer, which is
+// how each knows the index its appends must get).
 
 #include <unistd.h>
 
 #include <cstdio>
 #include <deque>
 #include <map>
+#include <memory>
+#include <mutex>
 #include <random>
+#include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "actors/dataset.hpp"
@@ -43,74 +50,37 @@ struct pending {
   std::vector<std::string> lines;
 };
 
-class writer {
+// What the producer threads share. Each tensor is written by one thread only,
+// so each thread knows the index every append of its own must get.
+struct shared {
+  dataset ds;
+  uint64_t seed;
+  bool durable;
+  std::mutex m;
+  std::vector<std::string> applied;  // buffered: applied, not yet acknowledged
+
+  void add_applied(std::vector<std::string>& lines) {
+    std::lock_guard<std::mutex> g(m);
+    for (auto& l : lines) applied.push_back(std::move(l));
+  }
+  // A flush or commit: what was applied before the call is durable when it returns.
+  template <class F>
+  void sync(F&& f) {
+    std::vector<std::string> before;
+    {
+      std::lock_guard<std::mutex> g(m);
+      before.swap(applied);
+    }
+    f();
+    for (auto& l : before) say(l);
+  }
+};
+
+// One producer thread: its appends, in order, a seeded window of them outstanding.
+class lane {
  public:
-  writer(dataset ds, uint64_t seed, uint64_t child_seed, bool durable)
-    : ds_(std::move(ds)), seed_(seed), rng_(child_seed), child_seed_(child_seed), durable_(durable) {
-    window_ = 1 + rng_() % 32;
-  }
-
-  void run() {
-    ensure_tensors();
-    for (;;) step();
-  }
-
- private:
-  void ensure_tensors() {
-    std::map<std::string, bool> have;
-    for (auto& t : ds_.tensors()) have[t.name] = true;
-    std::vector<std::string> base = crash::row_tensors();
-    base.push_back(crash::blob_tensor);
-    for (auto& n : base)
-      if (!have[n]) create(n);
-    while (have[crash::extra_name(extras_)]) ++extras_;
-    auto snap = ds_.snapshot();
-    for (auto& t : snap->tensors()) next_[t.spec.name] = t.length;
-  }
-
-  void create(const std::string& name) {
-    ds_.create_tensor(crash::spec_of(name));
-    say("T " + name);
-  }
-
-  // One seeded operation.
-  void step() {
-    unsigned r = rng_() % 100;
-    if (r < 40) {
-      append_rows(1);
-    } else if (r < 48) {
-      append_rows(2 + rng_() % 5);
-    } else if (r < 70) {
-      append_solo(crash::blob_tensor, 1);
-    } else if (r < 76) {
-      append_solo(crash::blob_tensor, 2 + rng_() % 7);
-    } else if (r < 88) {
-      if (extras_ > 0) append_solo(crash::extra_name(int(rng_() % extras_)), 1 + rng_() % 4);
-    } else if (r < 90) {
-      if (extras_ < crash::max_extras) {
-        auto name = crash::extra_name(extras_);
-        create(name);
-        ++extras_;
-        next_[name] = 0;
-      }
-    } else if (r < 93) {
-      std::string msg = "c-" + std::to_string(child_seed_) + "-" + std::to_string(commits_++);
-      settle_all();
-      auto c = ds_.commit(msg);
-      acknowledge_all();
-      say("C " + std::to_string(c.version) + " " + msg);
-    } else if (!durable_ || r < 96) {
-      settle_all();
-      ds_.flush();
-      acknowledge_all();
-    }
-    if (durable_) {
-      while (queue_.size() > window_) settle_front(true);
-    } else if (queue_.size() > 400) {  // bounded memory: flush now and then
-      settle_all();
-      ds_.flush();
-      acknowledge_all();
-    }
+  lane(shared& sh, uint64_t seed) : sh_(sh), rng_(seed), window_(1 + rng_() % 32) {
+    for (auto& t : sh_.ds.snapshot()->tensors()) next_[t.spec.name] = t.length;
   }
 
   void append_rows(size_t n) {
@@ -120,13 +90,13 @@ class writer {
     for (auto& r : rows) {
       for (auto& t : crash::row_tensors()) {
         uint64_t i = next_[t]++;
-        sample s = crash::content(seed_, t, i);
+        sample s = crash::content(sh_.seed, t, i);
         p.lines.push_back(ack_line(t, i, s));
         r.emplace_back(t, std::move(s));
       }
     }
-    p.f = n == 1 ? ds_.append_row(std::move(rows[0])) : ds_.append_rows(std::move(rows));
-    queue_.push_back(std::move(p));
+    p.f = n == 1 ? sh_.ds.append_row(std::move(rows[0])) : sh_.ds.append_rows(std::move(rows));
+    push(std::move(p));
   }
 
   void append_solo(const std::string& t, size_t n) {
@@ -135,21 +105,33 @@ class writer {
     p.first = next_[t];
     for (size_t k = 0; k < n; ++k) {
       uint64_t i = next_[t]++;
-      sample s = crash::content(seed_, t, i);
+      sample s = crash::content(sh_.seed, t, i);
       p.lines.push_back(ack_line(t, i, s));
       batch.push_back(std::move(s));
     }
-    p.f = n == 1 ? ds_.append(t, std::move(batch[0])) : ds_.append_batch(t, std::move(batch));
-    queue_.push_back(std::move(p));
+    p.f = n == 1 ? sh_.ds.append(t, std::move(batch[0])) : sh_.ds.append_batch(t, std::move(batch));
+    push(std::move(p));
   }
 
+  /// Waits for every outstanding append of this thread.
+  void settle_all() {
+    while (!queue_.empty()) settle_front();
+  }
+  std::mt19937_64& rng() { return rng_; }
+  size_t outstanding() const { return queue_.size(); }
+  void start_tensor(const std::string& t) { next_[t] = 0; }
+
+ private:
   static std::string ack_line(const std::string& t, uint64_t i, const sample& s) {
     return "A " + t + " " + std::to_string(i) + " " + std::to_string(crash::content_hash(s));
   }
-
+  void push(pending p) {
+    queue_.push_back(std::move(p));
+    while (queue_.size() > window_) settle_front();
+  }
   // Waits for the oldest append; durable mode acknowledges it now, buffered
-  // mode keeps it for the next flush or commit.
-  void settle_front(bool ack) {
+  // mode at the next flush or commit.
+  void settle_front() {
     pending p = std::move(queue_.front());
     queue_.pop_front();
     uint64_t got = p.f.get();
@@ -158,32 +140,100 @@ class writer {
           p.lines.front() + ")");
       std::_Exit(1);
     }
-    if (ack) {
+    if (sh_.durable) {
       for (auto& l : p.lines) say(l);
     } else {
-      for (auto& l : p.lines) applied_.push_back(std::move(l));
+      sh_.add_applied(p.lines);
     }
   }
-  void settle_all() {
-    while (!queue_.empty()) settle_front(durable_);
-  }
-  // A flush or commit returned: whatever was applied before it is durable.
-  void acknowledge_all() {
-    for (auto& l : applied_) say(l);
-    applied_.clear();
-  }
 
-  dataset ds_;
-  uint64_t seed_;
+  shared& sh_;
   std::mt19937_64 rng_;
-  uint64_t child_seed_;
-  bool durable_;
-  size_t window_ = 1;
-  int extras_ = 0;
-  int commits_ = 0;
+  size_t window_;
   std::map<std::string, uint64_t> next_;
   std::deque<pending> queue_;
-  std::vector<std::string> applied_;
+};
+
+// The main thread: rows, extras (and blob, unless a second thread writes it),
+// create_tensor, named commits and flushes.
+class writer {
+ public:
+  writer(shared& sh, uint64_t child_seed) : sh_(sh), child_seed_(child_seed) {
+    ensure_tensors();
+    main_ = std::make_unique<lane>(sh_, child_seed);
+    blob_thread_ = main_->rng()() % 2;
+  }
+
+  [[noreturn]] void run() {
+    if (blob_thread_) {
+      std::thread([this] {
+        lane blob(sh_, mix_seed());
+        try {
+          for (;;) blob.append_solo(crash::blob_tensor, 1 + blob.rng()() % 4);
+        } catch (const std::exception& e) {
+          say(std::string("E blob thread: ") + e.what());
+          std::_Exit(1);
+        }
+      }).detach();
+    }
+    for (;;) step();
+  }
+
+ private:
+  uint64_t mix_seed() const { return crash::mix(child_seed_ ^ 0xb10b); }
+
+  void ensure_tensors() {
+    std::set<std::string> have;
+    for (auto& t : sh_.ds.tensors()) have.insert(t.name);
+    std::vector<std::string> base = crash::row_tensors();
+    base.push_back(crash::blob_tensor);
+    for (auto& n : base)
+      if (!have.count(n)) create(n);
+    while (have.count(crash::extra_name(extras_))) ++extras_;
+  }
+
+  void create(const std::string& name) {
+    sh_.ds.create_tensor(crash::spec_of(name));
+    say("T " + name);
+  }
+
+  // One seeded operation.
+  void step() {
+    auto& rng = main_->rng();
+    unsigned r = rng() % 100;
+    if (r < 40 || (r >= 70 && r < 76 && blob_thread_)) {
+      main_->append_rows(1);
+    } else if (r < 48) {
+      main_->append_rows(2 + rng() % 5);
+    } else if (r < 70) {
+      if (blob_thread_) main_->append_rows(1);
+      else main_->append_solo(crash::blob_tensor, r < 64 ? 1 : 2 + rng() % 7);
+    } else if (r < 88) {
+      if (extras_ > 0) main_->append_solo(crash::extra_name(int(rng() % extras_)), 1 + rng() % 4);
+    } else if (r < 90) {
+      if (extras_ < crash::max_extras) {
+        auto name = crash::extra_name(extras_++);
+        create(name);
+        main_->start_tensor(name);
+      }
+    } else if (r < 93) {
+      std::string msg = "c-" + std::to_string(child_seed_) + "-" + std::to_string(commits_++);
+      main_->settle_all();
+      commit_info c;
+      sh_.sync([&] { c = sh_.ds.commit(msg); });
+      say("C " + std::to_string(c.version) + " " + msg);
+    } else if (!sh_.durable || r < 96) {
+      main_->settle_all();
+      sh_.sync([&] { sh_.ds.flush(); });
+    }
+  }
+
+  shared& sh_;
+  uint64_t child_seed_;
+  std::unique_ptr<lane> main_;
+  bool blob_thread_ = false;
+  int extras_ = 0;
+  int commits_ = 0;
 };
 
 }  // namespace
@@ -213,7 +263,8 @@ int main(int argc, char** argv) {
     auto ds = eng.open(dir, o);
     say("S " + std::to_string(seed) + " " + std::to_string(child_seed) + " " + mode + " " +
         std::to_string(ds.snapshot()->version()));
-    writer(ds, seed, child_seed, mode == "durable").run();
+    shared sh{ds, seed, mode == "durable", {}, {}};
+    writer(sh, child_seed).run();
   } catch (const std::exception& e) {
     say(std::string("E seed ") + argv[2] + " child seed " + argv[3] + ": " + e.what());
     return 1;
