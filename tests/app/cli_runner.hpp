@@ -5,6 +5,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -24,6 +25,17 @@ class cli_process : public child {
   static std::vector<std::string> with_program(std::vector<std::string> args, std::string program) {
     args.insert(args.begin(), std::move(program));
     return args;
+  }
+};
+
+/// A writer process that holds `ds` open (and locked) until its stdin is closed:
+/// append opens the dataset before it reads stdin; -v makes it say when it has
+/// opened. Throws (failing the test) if it has not opened within 30 s.
+struct holder {
+  cli_process p;
+  explicit holder(const std::string& ds) : p({"-v", "append", ds}) {
+    if (!p.wait_for_stderr("for writing"))
+      throw std::runtime_error("the holder did not open " + ds + ": " + p.finish().err);
   }
 };
 

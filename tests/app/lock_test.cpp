@@ -15,15 +15,6 @@ using namespace serialake::test;
 
 namespace {
 
-// A writer that holds `ds` open (and locked) until its stdin is closed: append
-// opens the dataset before it reads stdin. -v makes it say when it has opened.
-struct holder {
-  cli_process p;
-  explicit holder(const std::string& ds) : p({"-v", "append", ds}) {
-    REQUIRE(p.wait_for_stderr("for writing"));
-  }
-};
-
 std::string rows(int first, int n) {
   std::string out;
   for (int i = first; i < first + n; ++i) out += "{\"n\":" + std::to_string(i) + "}\n";
