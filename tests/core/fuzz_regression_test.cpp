@@ -9,6 +9,9 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
+#include "core/lock_file.hpp"
+#include "core/log_mark.hpp"
+#include "core/schema.hpp"
 #include "core/store.hpp"
 #include "tests/fuzz/dataset_image.hpp"
 #include "tests/proc_count.hpp"
@@ -84,4 +87,51 @@ TEST_CASE("recovery finds a last record's sample past its chunk's end without al
   CHECK(s->dropped_commit() == std::optional<uint64_t>(1));  // never fully on disk: not acknowledged
   CHECK(s->version() == 0);
   CHECK(test::peak_rss() - before < (256u << 20));
+}
+
+TEST_CASE("a lock file number that is a float out of its integer's range makes the content unreadable") {
+  // "heartbeat_ms": 1.8e23 was cast to int64_t by nlohmann's get<int64_t>():
+  // undefined behaviour (UBSan), and a holder made of whatever it produced.
+  temp_dir d;
+  store::create(d / "ds")->close();
+  const std::string input =
+      io::read_file(std::string(SERIALAKE_FUZZ_DIR) + "/lock_file/regressions/float-out-of-int-range");
+  // That input lacks a token, so it was unreadable anyway: it guards the cast
+  // under UBSan (the sanitizer pass of scripts/test). A complete grant with such
+  // a heartbeat was judged by whatever the cast produced.
+  const std::string complete =
+      R"({"state":"held","kind":"writer","host":"elsewhere","pid":1,"since_ms":1,)"
+      R"("heartbeat_ms":1.8e23,"generation":3,"token":"t","flock":true})";
+  for (const std::string& content : {input, complete}) {
+    std::ofstream(d / "ds/lock", std::ios::binary | std::ios::trunc) << content;
+    auto h = file_lock_backend_impl().holder(d / "ds", lock_settings{});
+    REQUIRE(h);
+    CHECK(h->kind == "unknown");  // unreadable and just written: held until it is old
+  }
+}
+
+TEST_CASE("dataset.json and commits.mark with float numbers out of their integers' range are damaged") {
+  // The twins of the lock file case: every integer core reads from JSON.
+  temp_dir d;
+  store::create(d / "ds")->close();
+  auto code_of = [](auto&& f) {
+    try {
+      f();
+    } catch (const error& e) {
+      return e.code();
+    }
+    return errc::internal;
+  };
+  std::ofstream(d / "ds/commits.mark", std::ios::trunc)
+      << R"({"version": 1e300, "log_bytes": 0, "session": "", "open": false, "time_ms": 0})";
+  CHECK(code_of([&] { read_mark(d / "ds"); }) == errc::corrupt);
+  for (const char* tensor : {R"({"name": "a", "dtype": "int8", "since": 1e30})",
+                             R"({"name": "a", "dtype": "int8", "shape": [2, -1e30]})"}) {
+    std::ofstream(d / "ds/dataset.json", std::ios::trunc)
+        << R"({"format": "serialake", "format_version": 1, "tensors": [)" << tensor << "]}";
+    CHECK(code_of([&] { read_schema(d / "ds"); }) == errc::corrupt);
+  }
+  std::ofstream(d / "ds/dataset.json", std::ios::trunc)
+      << R"({"format": "serialake", "format_version": 1e20, "tensors": []})";
+  CHECK(code_of([&] { read_schema(d / "ds"); }) == errc::corrupt);
 }
