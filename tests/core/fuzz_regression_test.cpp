@@ -135,3 +135,42 @@ TEST_CASE("dataset.json and commits.mark with float numbers out of their integer
       << R"({"format": "serialake", "format_version": 1e20, "tensors": []})";
   CHECK(code_of([&] { read_schema(d / "ds"); }) == errc::corrupt);
 }
+
+TEST_CASE("a log naming a chunk outside its tensor's folder is damaged, and nothing outside is read") {
+  // Chunk names come from the log; "../../../x" made readers open any file the
+  // user can read (and a FIFO would hang them). The dataset_fuzzer checks every
+  // read stays in the dataset's folder; this is the case it guards.
+  temp_dir d;
+  const std::string dir = d / "ds";
+  store_options o;
+  o.write_buffer_bytes = 8;  // past the buffer: the sample goes to a chunk file
+  {
+    auto s = store::create(dir, o, {{"blob", dtype::bytes, "generic", {}}});
+    s->append("blob", sample::of_bytes("sixteen bytes!!!"));
+    s->commit();
+  }
+  const std::string log_path = dir + "/" + format::log_file;
+  format::record r;
+  size_t used = 0;
+  REQUIRE(format::decode(io::read_file(log_path), r, used) == format::decode_status::ok);
+  REQUIRE(r.segments.at(0).chunk.size() > 0);
+  const std::string chunk = dir + "/chunks/blob/" + r.segments[0].chunk;
+  std::filesystem::copy_file(chunk, d / "outside.chk");  // what the renamed chunk would find
+  r.segments[0].chunk = "../../../outside.chk";
+  std::string log;
+  format::encode(r, log);
+  std::ofstream(log_path, std::ios::binary | std::ios::trunc) << log;
+
+  open_options ro;
+  ro.read_only = true;
+  auto s = store::open(dir, ro);
+  CHECK(s->version() == 0);
+  REQUIRE(s->damage());
+  CHECK(s->damage()->find("offset 0") != std::string::npos);
+  try {
+    store::open(dir);
+    FAIL("a writer opened a damaged log");
+  } catch (const error& e) {
+    CHECK(e.code() == errc::corrupt);
+  }
+}

@@ -2,14 +2,17 @@
 // is written to a fresh folder, then opened read-only and as a writer, its
 // snapshot read and verified, a named commit made on it, and opened again.
 //
-// Errors are fine, but only serialake::error (fuzz::answers). Properties: a
-// writer that opened and committed leaves a dataset the next writer opens at
-// that version (recovery is idempotent and never leaves what it refuses).
+// Errors are fine, but only serialake::error (fuzz::answers). Properties: no
+// file outside the dataset's folder is read, whatever its log names; a writer
+// that opened and committed leaves a dataset the next writer opens at that
+// version (recovery is idempotent and never leaves what it refuses).
 
 #include <algorithm>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 
+#include "core/file_io.hpp"
 #include "core/store.hpp"
 #include "tests/fuzz/dataset_image.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
@@ -38,11 +41,24 @@ void read_all(const store& s) {
   s.log(true);
 }
 
+// The folder of the input being run; every read must stay inside it.
+std::string inside;
+
 }  // namespace
+
+extern "C" int LLVMFuzzerInitialize(int*, char***) {
+  io::set_fault_injector([](io::op, const std::string& path) {
+    const std::string p = std::filesystem::path(path).lexically_normal().string();
+    fuzz::check(p.rfind(inside, 0) == 0, "a file outside the dataset's folder was read");
+    return 0;
+  });
+  return 0;
+}
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto files = fuzz::unpack_image(std::string_view(reinterpret_cast<const char*>(data), size));
   test::temp_dir dir;
+  inside = std::filesystem::path(dir.path()).lexically_normal().string() + "/";
   fuzz::write_image(dir.path(), files);
 
   fuzz::answers([&] {
