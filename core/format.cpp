@@ -145,6 +145,10 @@ decode_status decode(std::string_view in, record& r, size_t& used) {
     segment s;
     s.tensor = rd.bytes(rd.get<uint16_t>());
     s.chunk = rd.bytes(rd.get<uint16_t>());
+    // A chunk is a file in its tensor's folder. A name that leads elsewhere would
+    // make readers open any file (a FIFO hangs them): no writer makes one.
+    if (s.chunk == "." || s.chunk == ".." || s.chunk.find_first_of(std::string_view("/\0", 2)) != std::string::npos)
+      return decode_status::bad;
     s.start = rd.get<uint64_t>();
     uint32_t n = rd.get<uint32_t>();
     if (rd.in.size() < uint64_t{n} * 13) return decode_status::bad;

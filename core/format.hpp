@@ -38,7 +38,8 @@
 //   seg     := name_len:u16 | tensor name | chunk_len:u16 | chunk file name
 //              | start:u64 | count:u32 | entry*count
 //              an empty chunk name means commits.log itself: the samples are
-//              the record's data, and start is their offset in commits.log
+//              the record's data, and start is their offset in commits.log;
+//              any other is a plain file name (no '/' or NUL, not . or ..)
 //   entry   := size:u32 | ndim:u8 | hash:u64
 //              the seg's samples lie back to back in the chunk from `start`;
 //              hash = XXH3_64bits of the stored sample (dims and data)

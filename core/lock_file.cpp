@@ -21,6 +21,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
+#include "core/json_integer.hpp"
 
 namespace serialake {
 namespace {
@@ -55,10 +56,10 @@ std::optional<content> parse(const std::string& text) {
     c.held = j.at("state").get<std::string>() == "held";
     c.who.kind = j.at("kind").get<std::string>();
     c.who.host = j.at("host").get<std::string>();
-    c.who.pid = j.at("pid").get<int>();
-    c.who.since_ms = j.at("since_ms").get<int64_t>();
-    c.who.heartbeat_ms = j.at("heartbeat_ms").get<int64_t>();
-    c.who.generation = j.at("generation").get<uint64_t>();
+    c.who.pid = json_integer::get<int>(j.at("pid"));
+    c.who.since_ms = json_integer::get<int64_t>(j.at("since_ms"));
+    c.who.heartbeat_ms = json_integer::get<int64_t>(j.at("heartbeat_ms"));
+    c.who.generation = json_integer::get<uint64_t>(j.at("generation"));
     c.token = j.at("token").get<std::string>();
     c.flocked = j.value("flock", true);
     return c;

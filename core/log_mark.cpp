@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
+#include "core/json_integer.hpp"
 
 namespace serialake {
 
@@ -20,11 +21,11 @@ std::optional<log_mark> read_mark(const std::string& dir) {
   try {
     auto j = nlohmann::json::parse(text);
     log_mark m;
-    m.version = j.at("version").get<uint64_t>();
-    m.log_bytes = j.at("log_bytes").get<uint64_t>();
+    m.version = json_integer::get<uint64_t>(j.at("version"));
+    m.log_bytes = json_integer::get<uint64_t>(j.at("log_bytes"));
     m.session = j.at("session").get<std::string>();
     m.open = j.at("open").get<bool>();
-    m.time_ms = j.at("time_ms").get<int64_t>();
+    m.time_ms = json_integer::get<int64_t>(j.at("time_ms"));
     return m;
   } catch (const nlohmann::json::exception& e) {
     throw error(errc::corrupt, path + " is damaged: " + e.what());

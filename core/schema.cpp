@@ -5,6 +5,7 @@
 #include "core/error.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
+#include "core/json_integer.hpp"
 
 namespace serialake {
 
@@ -19,7 +20,7 @@ std::vector<schema_tensor> read_schema(const std::string& dir) {
     auto j = nlohmann::json::parse(text);
     if (j.at("format").get<std::string>() != "serialake")
       throw error(errc::corrupt, path + " is not a serialake dataset");
-    if (j.at("format_version").get<int>() != 1)
+    if (json_integer::get<int>(j.at("format_version")) != 1)
       throw error(errc::corrupt, path + ": unsupported format_version " +
                                      j.at("format_version").dump());
     for (auto& t : j.at("tensors")) {
@@ -29,8 +30,8 @@ std::vector<schema_tensor> read_schema(const std::string& dir) {
       st.spec.type = parse_dtype(t.at("dtype").get<std::string>());
       st.spec.htype = t.value("htype", "generic");
       if (t.contains("shape") && !t["shape"].is_null())
-        st.spec.shape = t["shape"].get<shape_t>();
-      st.since = t.value("since", uint64_t{1});
+        st.spec.shape = json_integer::get_array<uint64_t>(t["shape"]);
+      if (t.contains("since")) st.since = json_integer::get<uint64_t>(t["since"]);
       out.push_back(std::move(st));
     }
   } catch (const nlohmann::json::exception& e) {

@@ -49,7 +49,6 @@ sample snapshot::read(std::string_view name, uint64_t index) const {
                                      t.spec.name + "' (length " + std::to_string(t.length) + ")");
   const index_entry& e = t.entry(index);
   const std::string& chunk = t.chunks[e.chunk];
-  std::string buf(e.size, '\0');
   auto where = [&] {
     return "tensor '" + t.spec.name + "' index " + std::to_string(index) + " in chunk " +
            files_->path(t.spec.name, chunk);
@@ -61,6 +60,17 @@ sample snapshot::read(std::string_view name, uint64_t index) const {
     if (ex.code() == errc::not_found) throw error(errc::corrupt, where() + ": chunk file is missing");
     throw;
   }
+  // The size is the log's claim: a damaged entry can claim up to 4 GiB. Before
+  // allocating a large buffer, check the chunk holds it (found by fuzzing: a
+  // corrupt entry made every read of it allocate gigabytes). A small read needs
+  // no fstat: its pread tells.
+  constexpr uint64_t large = 1 << 20;
+  if (e.size > large) {
+    const uint64_t n = f->size();
+    if (e.offset > n || e.size > n - e.offset)  // (no offset + size: it can wrap)
+      throw error(errc::corrupt, where() + ": chunk file is truncated");
+  }
+  std::string buf(e.size, '\0');
   if (!f->pread_exact(buf.data(), buf.size(), e.offset))
     throw error(errc::corrupt, where() + ": chunk file is truncated");
   if (format::hash(buf.data(), buf.size()) != e.hash)

@@ -49,8 +49,12 @@ bool store::impl::unsynced(const format::record& r) {
       throw;
     }
     uint64_t off = seg.start;
+    // Sizes are the record's claims (up to 4 GiB each): a sample past the file's
+    // end is missing, found without allocating its claimed size.
+    const uint64_t file_size = f->size();
     std::string buf;
     for (auto& e : seg.entries) {
+      if (off > file_size || e.size > file_size - off) return true;  // (off + size can wrap)
       buf.resize(e.size);
       if (!f->pread_exact(buf.data(), e.size, off)) return true;
       if (format::hash(buf.data(), e.size) != e.hash &&

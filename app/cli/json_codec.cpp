@@ -175,6 +175,12 @@ void fill(const json& v, const shape_t& shape, size_t dim, std::string& where, s
   }
 }
 
+std::string tensor_list(const std::map<std::string, tensor_spec>& specs) {
+  std::string out;
+  for (auto& [name, spec] : specs) out += (out.empty() ? "" : ", ") + name;
+  return out.empty() ? "none" : out;
+}
+
 }  // namespace
 
 void append_json_string(const std::string& s, std::string& out) {
@@ -264,6 +270,45 @@ sample read_json(const tensor_spec& spec, const json& v) {
   }
   check_sample(spec, s);
   return s;
+}
+
+// Every tensor must be named unless `allow_missing`: rows that skip tensors leave
+// them shorter, and later rows no longer line up.
+row read_row(const std::string& line, uint64_t lineno, const std::map<std::string, tensor_spec>& specs,
+             const std::string& path, bool allow_missing) {
+  const std::string where = "line " + std::to_string(lineno);
+  // Checked before json::parse, which would stop at a NUL, keep one of two equal
+  // keys, throw a non-parse error for 1e309 and take any depth.
+  if (auto p = find_json_problem(line, 1))
+    throw error(errc::invalid_argument,
+                where + (p->key.empty() ? "" : " field '" + p->key + "'") + ": " + p->message);
+  json v = json::parse(line);
+  if (!v.is_object())
+    throw error(errc::invalid_argument, where + ": expected a JSON object {\"tensor\": value, ...}, got " +
+                                            std::string(v.type_name()));
+  if (v.empty()) throw error(errc::invalid_argument, where + ": the object names no tensor");
+  row r;
+  for (auto& [name, value] : v.items()) {
+    const std::string field = where + " field '" + name + "'";
+    auto it = specs.find(name);
+    if (it == specs.end())
+      throw error(errc::schema_mismatch,
+                  field + ": no such tensor in " + path + " (tensors: " + tensor_list(specs) + ")");
+    try {
+      r.emplace_back(name, read_json(it->second, value));
+    } catch (const error& e) {
+      throw error(e.code(), field + ": " + e.message());
+    }
+  }
+  if (!allow_missing && r.size() < specs.size()) {
+    std::string missing;
+    for (auto& [name, spec] : specs)
+      if (!v.contains(name)) missing += (missing.empty() ? "" : ", ") + name;
+    throw error(errc::schema_mismatch, where + ": missing tensor" + (r.size() + 1 < specs.size() ? "s " : " ") +
+                                           missing + " (every row names every tensor; --allow-missing "
+                                                     "appends rows that name some)");
+  }
+  return r;
 }
 
 }  // namespace serialake::cli

@@ -14,6 +14,8 @@
 //
 // A row is one JSON object per line: {"tensor": value, ...}.
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -40,6 +42,13 @@ void write_row(const std::vector<std::pair<const tensor_spec*, sample>>& fields,
 /// Throws errc::invalid_argument or schema_mismatch with a message saying what is
 /// wrong with the value (the caller adds the line and field).
 sample read_json(const tensor_spec& spec, const json& v);
+
+/// Parses one JSON Lines row (what `serialake append` reads per line) against the
+/// tensors of the dataset at `path` (named in messages). Every tensor must be
+/// named unless `allow_missing`. Throws errc::invalid_argument or schema_mismatch
+/// naming line `lineno` and the field.
+row read_row(const std::string& line, uint64_t lineno, const std::map<std::string, tensor_spec>& specs,
+             const std::string& path, bool allow_missing);
 
 /// Appends `s` as a JSON string literal (UTF-8, escaped as JSON requires).
 void append_json_string(const std::string& s, std::string& out);

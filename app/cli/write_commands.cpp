@@ -27,53 +27,8 @@ engine_options small_engine() {
   return o;
 }
 
-std::string tensor_list(const std::map<std::string, tensor_spec>& specs) {
-  std::string out;
-  for (auto& [name, spec] : specs) out += (out.empty() ? "" : ", ") + name;
-  return out.empty() ? "none" : out;
-}
-
 bool blank(const std::string& line) {
   return line.find_first_not_of(" \t\r") == std::string::npos;
-}
-
-// One JSON Lines row. Every tensor must be named unless `allow_missing`: rows
-// that skip tensors leave them shorter, and later rows no longer line up.
-row parse_line(const std::string& line, uint64_t lineno,
-               const std::map<std::string, tensor_spec>& specs, const append_args& a) {
-  const std::string where = "line " + std::to_string(lineno);
-  // Checked before json::parse, which would stop at a NUL, keep one of two equal
-  // keys, throw a non-parse error for 1e309 and take any depth.
-  if (auto p = find_json_problem(line, 1))
-    throw error(errc::invalid_argument,
-                where + (p->key.empty() ? "" : " field '" + p->key + "'") + ": " + p->message);
-  json v = json::parse(line);
-  if (!v.is_object())
-    throw error(errc::invalid_argument, where + ": expected a JSON object {\"tensor\": value, ...}, got " +
-                                            std::string(v.type_name()));
-  if (v.empty()) throw error(errc::invalid_argument, where + ": the object names no tensor");
-  row r;
-  for (auto& [name, value] : v.items()) {
-    const std::string field = where + " field '" + name + "'";
-    auto it = specs.find(name);
-    if (it == specs.end())
-      throw error(errc::schema_mismatch,
-                  field + ": no such tensor in " + a.path + " (tensors: " + tensor_list(specs) + ")");
-    try {
-      r.emplace_back(name, read_json(it->second, value));
-    } catch (const error& e) {
-      throw error(e.code(), field + ": " + e.message());
-    }
-  }
-  if (!a.allow_missing && r.size() < specs.size()) {
-    std::string missing;
-    for (auto& [name, spec] : specs)
-      if (!v.contains(name)) missing += (missing.empty() ? "" : ", ") + name;
-    throw error(errc::schema_mismatch, where + ": missing tensor" + (r.size() + 1 < specs.size() ? "s " : " ") +
-                                           missing + " (every row names every tensor; --allow-missing "
-                                                     "appends rows that name some)");
-  }
-  return r;
 }
 
 // append_rows names the failing row ("row K: ..."); the user knows lines.
@@ -131,7 +86,7 @@ int run_append(const append_args& a) {
   while (std::getline(std::cin, line)) {
     ++lineno;
     if (blank(line)) continue;
-    rows.push_back(parse_line(line, lineno, specs, a));
+    rows.push_back(read_row(line, lineno, specs, a.path, a.allow_missing));
     line_of.push_back(lineno);
   }
   if (std::cin.bad()) throw_io("cannot read standard input", errno);
