@@ -7,6 +7,8 @@
 // that opened and committed leaves a dataset the next writer opens at that
 // version (recovery is idempotent and never leaves what it refuses).
 
+#include <fcntl.h>
+
 #include <algorithm>
 #include <cstdint>
 #include <filesystem>
@@ -47,11 +49,14 @@ std::string inside;
 }  // namespace
 
 extern "C" int LLVMFuzzerInitialize(int*, char***) {
-  io::set_fault_injector([](io::op o, const std::string& path) {
-    if (o != io::op::read) return 0;  // writes and syncs are the writer's, in the folder or its parent
-    const std::string p = std::filesystem::path(path).lexically_normal().string();
-    fuzz::check(p.rfind(inside, 0) == 0, "a file outside the dataset's folder was read");
-    return 0;
+  io::set_fault_hook([](const io::call& c) {
+    // Opens and reads only: writes and syncs are the writer's, in the folder or its parent.
+    if (c.kind == io::op::read ||
+        (c.kind == io::op::open && (c.flags & O_ACCMODE) == O_RDONLY && !(c.flags & O_DIRECTORY))) {
+      const std::string p = std::filesystem::path(c.path).lexically_normal().string();
+      fuzz::check(p.rfind(inside, 0) == 0, "a file outside the dataset's folder was read");
+    }
+    return io::fault{};
   });
   return 0;
 }
