@@ -16,6 +16,7 @@
 #include "tests/fuzz/dataset_image.hpp"
 #include "tests/proc_count.hpp"
 #include "tests/temp_dir.hpp"
+#include "tests/expect_code.hpp"
 
 using namespace serialake;
 using serialake::test::temp_dir;
@@ -114,26 +115,18 @@ TEST_CASE("dataset.json and commits.mark with float numbers out of their integer
   // The twins of the lock file case: every integer core reads from JSON.
   temp_dir d;
   store::create(d / "ds")->close();
-  auto code_of = [](auto&& f) {
-    try {
-      f();
-    } catch (const error& e) {
-      return e.code();
-    }
-    return errc::internal;
-  };
   std::ofstream(d / "ds/commits.mark", std::ios::trunc)
       << R"({"version": 1e300, "log_bytes": 0, "session": "", "open": false, "time_ms": 0})";
-  CHECK(code_of([&] { read_mark(d / "ds"); }) == errc::corrupt);
+  CHECK(serialake::test::code_of([&] { read_mark(d / "ds"); }) == errc::corrupt);
   for (const char* tensor : {R"({"name": "a", "dtype": "int8", "since": 1e30})",
                              R"({"name": "a", "dtype": "int8", "shape": [2, -1e30]})"}) {
     std::ofstream(d / "ds/dataset.json", std::ios::trunc)
         << R"({"format": "serialake", "format_version": 1, "tensors": [)" << tensor << "]}";
-    CHECK(code_of([&] { read_schema(d / "ds"); }) == errc::corrupt);
+    CHECK(serialake::test::code_of([&] { read_schema(d / "ds"); }) == errc::corrupt);
   }
   std::ofstream(d / "ds/dataset.json", std::ios::trunc)
       << R"({"format": "serialake", "format_version": 1e20, "tensors": []})";
-  CHECK(code_of([&] { read_schema(d / "ds"); }) == errc::corrupt);
+  CHECK(serialake::test::code_of([&] { read_schema(d / "ds"); }) == errc::corrupt);
 }
 
 TEST_CASE("a log naming a chunk outside its tensor's folder is damaged, and nothing outside is read") {
