@@ -341,18 +341,19 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
   oo.read_only = ro;
   oo.version = opts.version;
   oo.tuning = opts.tuning;
-  std::unique_ptr<store> st = store::open(path, oo);
-  if (lock) {
-    lock->raise_generation(st->last_lock_generation());
-    st->set_lock_generation(lock->generation());
-    st->set_fence([lock] {
+  if (lock)  // checked before recovery changes a file and before every commit
+    oo.fence = [lock] {
       try {
         lock->check();
       } catch (const error&) {
         lock->release();  // the store refuses writes from here on: let others in
         throw;
       }
-    });
+    };
+  std::unique_ptr<store> st = store::open(path, oo);
+  if (lock) {
+    lock->raise_generation(st->last_lock_generation());
+    st->set_lock_generation(lock->generation());
   }
   auto shared = std::make_shared<detail::dataset_shared>();
   shared->path = canon;

@@ -34,7 +34,7 @@ int main(int argc, char** argv) {
       }
       s->commit("demo rows");
     }
-    auto s = store::open(path, {true, {}, {}});
+    auto s = store::open(path, {true, {}, {}, {}});
     auto snap = s->snapshot();
     for (int i = 0; i < rows; ++i) {
       if (snap->read("label", i).as<int64_t>()[0] != i % 10 ||

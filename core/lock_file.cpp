@@ -242,6 +242,15 @@ std::pair<lock_fd, verdict> wait_free(const std::string& dir, const lock_setting
       h = live_holder(l);
       auto c = parse(l.text());
       auto b = read_break(dir);
+      // Released by a holder that never had the flock (it took over a broken
+      // one, whose flock this is): free.
+      if (c && !c->held && !c->flocked) {
+        verdict v;
+        v.free = true;
+        v.generation = std::max(c->who.generation, b ? b->generation : 0);
+        v.why = "not locked";
+        return {std::move(l), v};
+      }
       if (c && c->held && c->who.kind == "writer") {
         // A live holder broken with `unlock --force` (it may be hung, stopped or
         // partitioned) keeps its flock until it notices. We need not wait: it

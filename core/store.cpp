@@ -215,6 +215,7 @@ std::unique_ptr<store> store::open(const std::string& path_in, const open_option
   if (i->opts.chunk_bytes == 0 || i->opts.write_buffer_bytes == 0)
     throw error(errc::invalid_argument, "chunk_bytes and write_buffer_bytes must be positive");
   i->files = std::make_shared<chunk_files>(i->dir, i->opts.open_files);
+  i->fence = opts.fence;
   if (!i->ro) i->writer_id = random_writer_id();
   i->load(opts.version);
   return std::unique_ptr<store>(new store(std::move(i)));
@@ -230,7 +231,6 @@ uint64_t store::pending_bytes() const noexcept {
 }
 uint64_t store::pending_samples() const noexcept { return impl_->pending_samples; }
 void store::set_lock_generation(uint64_t gen) noexcept { impl_->lock_gen = gen; }
-void store::set_fence(std::function<void()> check) { impl_->fence = std::move(check); }
 void store::fail(const error& e) {
   if (!impl_->failed) impl_->failed = e;
 }
@@ -254,6 +254,10 @@ void store::create_tensor(const tensor_spec& spec) {
   for (auto& t : impl_->tensors) all.push_back(t.meta);
   all.push_back(schema_tensor{spec, impl_->version + 1});
   try {
+    // Fenced like a commit: a writer that lost its lock must not replace the
+    // schema a newer holder's records rely on (format.hpp: Fencing).
+    io::exclusive_flock held(impl_->log);
+    impl_->check_fence();
     io::make_dirs(impl_->tensor_dir(spec.name));
     io::sync_dir(impl_->dir + "/" + format::chunk_dir);
     write_schema(impl_->dir, all);

@@ -42,6 +42,10 @@ struct open_options {
   /// Open this older version instead of the latest (implies read_only).
   std::optional<uint64_t> version;
   store_options tuning;
+  /// Writers: the lock check (e.g. dataset_lock::check), run under the log's
+  /// flock after the scan and before recovery changes any file, and before each
+  /// commit; it throws (lock_lost) to refuse. Unset: no lock is checked.
+  std::function<void()> fence;
 };
 
 /// One commit as listed by log().
@@ -142,8 +146,6 @@ class store {
   bool refresh();
   /// The fencing generation recorded in each commit (from the lock).
   void set_lock_generation(uint64_t gen) noexcept;
-  /// Called before each commit is written; throws (e.g. lock_lost) to refuse it.
-  void set_fence(std::function<void()> check);
   /// Refuses every later write with `e` (e.g. the lock was lost). Keeps the first error.
   void fail(const error& e);
   /// The version of a last commit that open() left out because its bytes never

@@ -145,7 +145,11 @@ void store::impl::load(std::optional<uint64_t> at) {
       break;
     }
   }
-  if (!ro) start_session(scan.size);
+  if (!ro) {
+    // Recovery cuts, deletes and writes: only while the lock is still ours.
+    if (fence) fence();
+    start_session(scan.size);
+  }
 }
 
 void store::impl::start_session(uint64_t log_size) {

@@ -2,8 +2,10 @@
 // is deleted, everything not kept is moved aside.
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <ctime>
 #include <map>
@@ -81,7 +83,11 @@ repair_report store::repair(const std::string& path) {
     }
     kept.sync();
   }
-  io::rename(log_path, out.moved_to + "/" + format::log_file);
+  // The damaged log is linked aside, then replaced in one rename: at no moment
+  // is there no commits.log (a crash here leaves the old or the new one whole).
+  // link(2) is not in the file layer's hook: repair is not fault-walked.
+  if (::link(log_path.c_str(), (out.moved_to + "/" + format::log_file).c_str()) != 0)
+    throw_io("cannot link " + log_path + " into " + out.moved_to, errno);
   io::rename(kept_path, log_path);
   out.moved.push_back(format::log_file);
   for (auto& t : i.tensors) {

@@ -98,7 +98,7 @@ void check(const std::string& path, uint64_t seed, model& m,
     REQUIRE(m.acked.empty());
     return;
   }
-  auto s = store::open(path, {true, {}, {}});
+  auto s = store::open(path, {true, {}, {}, {}});
   // Kills: recovery that calls a torn tail damage, or a commit written in two steps.
   REQUIRE_FALSE(s->damage());
   auto problems = s->verify();

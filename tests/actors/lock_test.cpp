@@ -69,7 +69,7 @@ TEST_CASE("8 processes x 1000 rows with a lock_timeout: every row once, each pro
     REQUIRE(WIFEXITED(st));
     REQUIRE(WEXITSTATUS(st) == 0);
   }
-  auto s = store::open(path, {true, {}, {}});
+  auto s = store::open(path, {true, {}, {}, {}});
   auto snap = s->snapshot();
   REQUIRE(snap->length("w") == 8000);
   REQUIRE(snap->length("s") == 8000);
@@ -282,13 +282,32 @@ TEST_CASE("unlock --force of a stopped writer lets the next writer in at once; r
   old.send("go\n");
   CHECK_THAT(old.line(), Catch::StartsWith("error lock_lost"));
   old.wait();
-  auto s = store::open(path, {true, {}, {}});
+  auto s = store::open(path, {true, {}, {}, {}});
   auto snap = s->snapshot();
   REQUIRE(snap->length("w") == 2);
   CHECK(snap->read("w", 0).as<int64_t>()[0] == 1);
   CHECK(snap->read("w", 1).as<int64_t>()[0] == 7);
   CHECK_FALSE(s->damage());
   CHECK(s->verify().empty());
+}
+
+TEST_CASE("a writer that took over without the flock frees the lock when it closes") {
+  temp_dir d;
+  auto path = make_dataset(d);
+  auto stopped = spawn({"fenced", path});
+  REQUIRE(stopped.line() == "ready");
+  stopped.kill(SIGSTOP);  // keeps its flock throughout
+  file_lock_backend()->unlock(path, true, {});
+  auto taker = spawn({"hold", path});
+  REQUIRE(taker.line() == "locked");
+  taker.send("release\n");
+  REQUIRE(taker.line() == "released");
+  // Kills: a waiter that, without the flock, takes a released grant for held.
+  engine eng;
+  CHECK(open_code(eng, path, dataset_options{}) == errc{});
+  stopped.kill(SIGCONT);
+  stopped.send("go\n");
+  CHECK_THAT(stopped.line(), Catch::StartsWith("error lock_lost"));
 }
 
 TEST_CASE("a forced unlock while the lock file is unreadable still breaks the live writer") {
@@ -305,7 +324,7 @@ TEST_CASE("a forced unlock while the lock file is unreadable still breaks the li
   old.send("go\n");
   CHECK_THAT(old.line(), Catch::StartsWith("error lock_lost"));
   old.wait();
-  CHECK(store::open(path, {true, {}, {}})->snapshot()->length("w") == 1);
+  CHECK(store::open(path, {true, {}, {}, {}})->snapshot()->length("w") == 1);
 }
 
 TEST_CASE("a maintenance lock outlives its taker until unlock") {

@@ -79,7 +79,7 @@ std::vector<acked> workload(const std::string& dir, const power_loss& pl) {
 // is not there.
 std::optional<uint64_t> samples_in(const std::string& ds) {
   if (!fs::exists(ds + "/dataset.json")) return std::nullopt;
-  auto r = store::open(ds, {true, {}, {}});
+  auto r = store::open(ds, {true, {}, {}, {}});
   CHECK_FALSE(r->damage());
   auto snap = r->snapshot();
   if (r->tensors().empty()) return 0;

@@ -105,7 +105,7 @@ void build_torn(const std::string& ds) {
   REQUIRE((WIFEXITED(st) && WEXITSTATUS(st) == 0));
   const std::string log = ds + "/" + format::log_file;
   fs::resize_file(log, fs::file_size(log) - 5);
-  auto s = store::open(ds, {true, {}, {}});
+  auto s = store::open(ds, {true, {}, {}, {}});
   REQUIRE(s->version() == 4);  // the torn fifth commit is not shown...
   REQUIRE_FALSE(s->damage());  // ...and is no damage
 }
@@ -115,7 +115,7 @@ void build_damaged(const std::string& ds) {
   build_healthy(ds);
   const std::string log = ds + "/" + format::log_file;
   fs::resize_file(log, fs::file_size(log) / 2);
-  REQUIRE(store::open(ds, {true, {}, {}})->damage());
+  REQUIRE(store::open(ds, {true, {}, {}, {}})->damage());
 }
 
 // Makes `ds` unwritable for the readers: a read-only bind mount of it at `at`
@@ -177,7 +177,7 @@ class unwritable {
 std::vector<std::string> run_readers(const std::string& ds, const std::string& npy, int want) {
   std::vector<std::string> seen;
   {
-    auto s = store::open(ds, {true, {}, {}});
+    auto s = store::open(ds, {true, {}, {}, {}});
     auto snap = s->snapshot();
     for (auto& t : snap->tensors())
       for (uint64_t i = 0; i < t.length; ++i) snap->read(t.spec.name, i);
@@ -185,7 +185,7 @@ std::vector<std::string> run_readers(const std::string& ds, const std::string& n
                    std::to_string(s->verify().size()) + " damage " + (s->damage() ? "yes" : "no") +
                    " log " + std::to_string(s->log(true).size()));
     s->refresh();
-    store::open(ds, {true, 1, {}})->snapshot();  // an older version
+    store::open(ds, {true, 1, {}, {}})->snapshot();  // an older version
   }
   try {
     engine eng;

@@ -56,7 +56,7 @@ void build(const std::string& path, int commits, uint64_t chunk_bytes = 1024,
 }
 
 void check_prefix(const std::string& path, uint64_t version) {
-  auto s = store::open(path, {true, {}, {}});
+  auto s = store::open(path, {true, {}, {}, {}});
   auto snap = s->snapshot();
   REQUIRE(snap->version() == version);
   REQUIRE(snap->length("x") == version * 10);
@@ -164,7 +164,7 @@ TEST_CASE("zeros after the last record of a crashed writer are a torn tail; garb
   SECTION("zeros: a file extended by the crash, cut by the next writer") {
     append_bytes(log, std::string(4096, '\0'));
     check_prefix(path, 2);
-    CHECK_FALSE(store::open(path, {true, {}, {}})->damage());
+    CHECK_FALSE(store::open(path, {true, {}, {}, {}})->damage());
     { auto w = store::open(path); }
     CHECK(fs::file_size(log) == good);
     check_prefix(path, 2);
@@ -173,7 +173,7 @@ TEST_CASE("zeros after the last record of a crashed writer are a torn tail; garb
     // Kills: a scan that calls any undecodable tail torn (the writer then cut it).
     append_bytes(log, "garbage that is not a record");
     check_prefix(path, 2);
-    auto damage = store::open(path, {true, {}, {}})->damage();
+    auto damage = store::open(path, {true, {}, {}, {}})->damage();
     REQUIRE(damage);
     CHECK_THAT(*damage, Catch::Contains("commits.log") && Catch::Contains("offset " + std::to_string(good)));
     CHECK(code_of([&] { store::open(path); }) == errc::corrupt);
@@ -214,7 +214,7 @@ TEST_CASE("a flipped byte in the last commit is reported, not hidden by dropping
     f.seekp(-3, std::ios::end);  // inside sample 29, in the last commit
     f.put('#');
   }
-  auto s = store::open(path, {true, {}, {}});
+  auto s = store::open(path, {true, {}, {}, {}});
   CHECK(s->version() == 3);
   auto problems = s->verify();
   REQUIRE(problems.size() == 1);
@@ -232,7 +232,7 @@ TEST_CASE("bytes past the committed end of a chunk are ignored") {
   auto s = store::open(path);
   s->append("x", sample::of_bytes(payload(20)));
   s->commit();
-  auto snap = store::open(path, {true, {}, {}})->snapshot();
+  auto snap = store::open(path, {true, {}, {}, {}})->snapshot();
   CHECK(snap->length("x") == 21);
   for (int i = 0; i < 21; ++i) CHECK(snap->read("x", i).data == payload(i));
 }
@@ -257,7 +257,7 @@ TEST_CASE("a flipped byte in a chunk is corrupt for that sample only") {
     f.seekp(payload(0).size() + 2);  // inside sample 1
     f.put('#');
   }
-  auto s = store::open(path, {true, {}, {}});
+  auto s = store::open(path, {true, {}, {}, {}});
   auto snap = s->snapshot();
   CHECK(snap->read("x", 0).data == payload(0));
   CHECK(snap->read("x", 2).data == payload(2));
@@ -360,7 +360,7 @@ TEST_CASE("small commits carry their samples in the log; damage and torn data th
       f.seekp(-3, std::ios::end);  // inside sample 29
       f.put('#');
     }
-    auto s = store::open(path, {true, {}, {}});
+    auto s = store::open(path, {true, {}, {}, {}});
     CHECK(s->version() == 3);
     auto problems = s->verify();
     REQUIRE(problems.size() == 1);
@@ -380,7 +380,7 @@ TEST_CASE("small commits carry their samples in the log; damage and torn data th
     auto w = store::open(path);
     w->append("x", sample::of_bytes(payload(20)));
     w->commit();
-    CHECK(store::open(path, {true, {}, {}})->snapshot()->read("x", 20).data == payload(20));
+    CHECK(store::open(path, {true, {}, {}, {}})->snapshot()->read("x", 20).data == payload(20));
   }
   SECTION("a big commit after small ones goes to chunks and all read back") {
     store_options o;
@@ -391,7 +391,7 @@ TEST_CASE("small commits carry their samples in the log; damage and torn data th
     for (int i = 30; i < 80; ++i) w->append("x", sample::of_bytes(payload(i)));
     w->commit();
     w.reset();
-    auto s = store::open(path, {true, {}, {}});
+    auto s = store::open(path, {true, {}, {}, {}});
     REQUIRE(s->snapshot()->length("x") == 80);
     for (int i = 0; i < 80; ++i) REQUIRE(s->snapshot()->read("x", i).data == payload(i));
     CHECK(s->verify().empty());

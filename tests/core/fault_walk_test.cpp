@@ -247,7 +247,7 @@ void check_after(const operation& op, const std::string& ds, std::unique_ptr<sto
     CHECK(f.path().filename().string().find(".creating-") == std::string::npos);
   if (!e.created && !fs::exists(ds + "/dataset.json")) return;  // a failed create left nothing
   auto shows_last_commit = [&] {
-    auto r = store::open(ds, {true, {}, {}});
+    auto r = store::open(ds, {true, {}, {}, {}});
     CHECK_FALSE(r->damage());
     REQUIRE(r->version() == e.version);
     REQUIRE(r->snapshot()->length("x") == e.nx);

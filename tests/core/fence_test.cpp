@@ -5,6 +5,8 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 #include "core/error.hpp"
@@ -37,7 +39,7 @@ TEST_CASE("a writer whose log was appended by another writer commits nothing mor
   CHECK(code_of([&] { a->commit("again"); }) == errc::lock_lost);
   a.reset();
   b.reset();
-  auto r = store::open(path, {true, {}, {}});
+  auto r = store::open(path, {true, {}, {}, {}});
   CHECK_FALSE(r->damage());
   REQUIRE(r->version() == 2);
   CHECK(r->snapshot()->read("x", 1).as<int64_t>()[0] == 2);
@@ -92,7 +94,7 @@ TEST_CASE("readers opening during create_tensor never see false damage") {
   std::thread reader([&] {
     while (!done) {
       try {
-        auto r = store::open(path, {true, {}, {}});
+        auto r = store::open(path, {true, {}, {}, {}});
         if (r->damage()) failure = *r->damage();
         ++opens;
       } catch (const error& e) {
@@ -122,11 +124,59 @@ TEST_CASE("refresh reports a log that shrank instead of showing it as unchanged"
     w->append("x", sample::scalar<int64_t>(dtype::int64, i));
     w->commit();
   }
-  auto r = store::open(path, {true, {}, {}});
+  auto r = store::open(path, {true, {}, {}, {}});
   REQUIRE(r->version() == 3);
   fs::resize_file(path + "/" + format::log_file, 10);
   // Kills: refresh treating size <= log_end as "nothing new".
   CHECK(code_of([&] { r->refresh(); }) == errc::corrupt);
   REQUIRE(r->damage());
   CHECK_THAT(*r->damage(), Catch::Contains("shrank"));
+}
+
+TEST_CASE("create_tensor by a writer whose log another writer appended changes no schema") {
+  temp_dir d;
+  auto path = d / "ds";
+  auto a = store::create(path, {}, {{"x", dtype::int64, "generic", {}}});
+  auto b = store::open(path);
+  b->create_tensor({"y", dtype::int64, "generic", {}});
+  b->append("y", sample::scalar<int64_t>(dtype::int64, 1));
+  b->commit();
+  // Kills: an unfenced create_tensor (a's schema, without y, would replace b's,
+  // and b's committed record would then name an unknown tensor).
+  CHECK(expect_code(errc::lock_lost, [&] { a->create_tensor({"z", dtype::int64, "generic", {}}); }));
+  CHECK(read_schema(path).size() == 2);
+  a.reset();
+  b.reset();
+  auto r = store::open(path, {true, {}, {}, {}});
+  CHECK_FALSE(r->damage());
+  CHECK(r->snapshot()->length("y") == 1);
+}
+
+TEST_CASE("a writer whose lock check fails at open changes nothing in recovery") {
+  temp_dir d;
+  auto path = d / "ds";
+  {
+    auto w = store::create(path, {}, {{"x", dtype::bytes, "generic", {}}});
+    w->append("x", sample::of_bytes("kept"));
+    w->commit();
+  }
+  // A crashed session's leftovers: a torn tail and a temp schema file.
+  std::ofstream(path + "/" + format::log_file, std::ios::app) << std::string(64, '\0');
+  std::ofstream(path + "/dataset.json.tmp") << "{";
+  std::ifstream mark_in(path + "/" + format::mark_file);
+  std::string mark((std::istreambuf_iterator<char>(mark_in)), std::istreambuf_iterator<char>());
+  // (The mark says closed: reopen it as a crashed open session would leave it.)
+  auto at = mark.find("\"open\":false");
+  REQUIRE(at != std::string::npos);
+  mark.replace(at, 12, "\"open\":true");
+  std::ofstream(path + "/" + format::mark_file, std::ios::trunc) << mark;
+  const auto log_size = fs::file_size(path + "/" + format::log_file);
+  open_options o;
+  o.fence = [] { throw error(errc::lock_lost, "the lock was taken over"); };
+  // Kills: recovery that cuts, deletes or writes before the lock is checked.
+  CHECK(expect_code(errc::lock_lost, [&] { store::open(path, o); }));
+  CHECK(fs::file_size(path + "/" + format::log_file) == log_size);
+  CHECK(fs::exists(path + "/dataset.json.tmp"));
+  std::ifstream after_in(path + "/" + format::mark_file);
+  CHECK(std::string((std::istreambuf_iterator<char>(after_in)), std::istreambuf_iterator<char>()) == mark);
 }

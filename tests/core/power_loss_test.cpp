@@ -96,7 +96,7 @@ void check_crashed(const std::string& ds, const std::vector<ack>& acks, uint64_t
     if (a.points <= k) last = &a;
   if (!last && !fs::exists(ds + "/dataset.json")) return;  // create had not returned
   auto check = [&] {
-    auto r = store::open(ds, {true, {}, {}});
+    auto r = store::open(ds, {true, {}, {}, {}});
     CHECK_FALSE(r->damage());
     const uint64_t v = r->version();
     const uint64_t acked = last ? last->s.version : 0;
@@ -180,7 +180,7 @@ TEST_CASE("a power loss right after an acknowledged commit keeps it") {
     pl.crash_after(acks[i].points, img / "synced", img / "names");
     auto again = workload(run / "ds", pl);
     REQUIRE(pl.crashed());
-    auto r = store::open(img / "synced/ds", {true, {}, {}});
+    auto r = store::open(img / "synced/ds", {true, {}, {}, {}});
     CHECK(r->version() == again[i].s.version);
     CHECK(r->snapshot()->length("x") == again[i].s.nx);
   }

@@ -71,7 +71,7 @@ TEST_CASE("every dtype round-trips through commit and reopen") {
     }
     s->commit("first");
   }
-  auto s = store::open(path, {true, {}, {}});
+  auto s = store::open(path, {true, {}, {}, {}});
   auto snap = s->snapshot();
   REQUIRE(snap->version() == 1);
   REQUIRE(snap->tensors().size() == 14);
@@ -203,7 +203,7 @@ TEST_CASE("bad input is refused and leaves the dataset unchanged") {
                     [&] { s->append("e", sample::of<float>(dtype::float32, {1, 2}, {2})); }, &msg));
   CHECK_THAT(msg, Catch::Contains("'e'") && Catch::Contains("[4]"));
   // Read-only opens refuse writes.
-  auto ro = store::open(d / "ds", {true, {}, {}});
+  auto ro = store::open(d / "ds", {true, {}, {}, {}});
   CHECK(code_of([&] { ro->append("l", sample::scalar<int64_t>(dtype::int64, 1)); }) == errc::read_only);
   CHECK(code_of([&] { ro->create_tensor({"z", dtype::bytes, "generic", {}}); }) == errc::read_only);
   CHECK(code_of([&] { ro->commit("x"); }) == errc::read_only);
@@ -239,7 +239,7 @@ TEST_CASE("older versions open read-only and show what they held") {
   open_options at9;
   at9.version = 9;
   CHECK(code_of([&] { store::open(path, at9); }) == errc::not_found);
-  auto cur = store::open(path, {true, {}, {}});
+  auto cur = store::open(path, {true, {}, {}, {}});
   CHECK(cur->snapshot()->length("x") == 2);
   CHECK(cur->snapshot()->read("y", 0).as<int32_t>()[0] == 3);
 }
@@ -248,7 +248,7 @@ TEST_CASE("read-only refresh sees commits made after it opened") {
   temp_dir d;
   auto w = store::create(d / "ds");
   w->create_tensor({"x", dtype::bytes, "generic", {}});
-  auto r = store::open(d / "ds", {true, {}, {}});
+  auto r = store::open(d / "ds", {true, {}, {}, {}});
   CHECK(r->snapshot()->length("x") == 0);
   w->append("x", sample::of_bytes("one"));
   w->commit();

@@ -71,7 +71,7 @@ TEST_CASE("verify reads commits.log and each chunk once, however the samples alt
       s->commit();
     }
   }
-  auto s = store::open(path, {true, {}, {}});
+  auto s = store::open(path, {true, {}, {}, {}});
   auto snap = s->snapshot();
   const std::string log = path + "/commits.log";
   std::map<std::string, int> reads;
@@ -101,11 +101,11 @@ TEST_CASE("verify streams a sample larger than its read window") {
     s->append("x", sample::of_bytes(blob(10, 2)));
     s->commit();
   }
-  CHECK(store::open(path, {true, {}, {}})->verify().empty());
+  CHECK(store::open(path, {true, {}, {}, {}})->verify().empty());
   auto chunks = io::list_dir(path + "/chunks/x");
   REQUIRE(chunks.size() == 1);
   flip(path + "/chunks/x/" + chunks[0], 10 + (5 << 19));  // 2.5 MiB into the big sample
-  auto problems = store::open(path, {true, {}, {}})->verify();
+  auto problems = store::open(path, {true, {}, {}, {}})->verify();
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].index == 1);
   CHECK(problems[0].message == "checksum mismatch");
@@ -129,13 +129,13 @@ TEST_CASE("a dtype edited in dataset.json makes reads and verify report corrupt 
     }
     s->commit();
   }
-  CHECK(store::open(path, {true, {}, {}})->verify().empty());
+  CHECK(store::open(path, {true, {}, {}, {}})->verify().empty());
   std::string schema = slurp(path + "/dataset.json");
   size_t at;
   while ((at = schema.find("\"int64\"")) != std::string::npos) schema.replace(at, 7, "\"int32\"");
   std::ofstream(path + "/dataset.json", std::ios::trunc) << schema;
 
-  auto s = store::open(path, {true, {}, {}});
+  auto s = store::open(path, {true, {}, {}, {}});
   auto snap = s->snapshot();
   for (std::string t : {"fixed", "var"}) {
     try {
