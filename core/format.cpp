@@ -161,6 +161,14 @@ decode_status decode(std::string_view in, record& r, size_t& used) {
     r.segments.push_back(std::move(s));
   }
   if (rd.failed || !rd.in.empty()) return decode_status::bad;
+  // data_len lies outside the body hash: it must be what the body says the
+  // record carries (its inline samples), or a flipped length could make the
+  // rest of the log look like one torn record.
+  uint64_t inline_bytes = 0;
+  for (auto& seg : r.segments)
+    if (seg.chunk.empty())
+      for (auto& e : seg.entries) inline_bytes += e.size;
+  if (inline_bytes != data_len) return decode_status::bad;
   r.data_len = data_len;
   used = record_header_size + body_len + data_len;
   return decode_status::ok;

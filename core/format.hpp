@@ -32,7 +32,8 @@
 //   record  := magic:u32 (0x314B4C53, "SLK1") | body_len:u32 | data_len:u32
 //              | reserved:u32 (0) | body_hash:u64 | body | data
 //              body_hash = XXH3_64bits(body); data (data_len bytes) is not
-//              covered by it: each sample in it has its own hash in the body
+//              covered by it: each sample in it has its own hash in the body,
+//              and data_len must equal the sizes of the body's inline entries
 //   body    := version:u64 | time_ms:i64 | lock_gen:u64 | msg_len:u32 | msg
 //              | seg_count:u32 | seg*
 //   seg     := name_len:u16 | tensor name | chunk_len:u16 | chunk file name

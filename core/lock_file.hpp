@@ -34,7 +34,9 @@
 // whose log end is unchanged): a broken holder, even one stopped between its
 // check and its write, can never append after the new holder's records. The new
 // holder keeps lock.break until the flock is its own (its heartbeat takes it
-// once the broken holder lets go), then removes it.
+// once the broken holder lets go), then removes it. A grant it releases while
+// the broken holder still has the flock ("state": "free", "flock": false) is
+// free to writers that cannot get the flock.
 //
 // A grant's generation is one more than the larger of the file's and lock.break's;
 // commits record it. check() fails with lock_lost once lock.break breaks our grant

@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -396,4 +397,31 @@ TEST_CASE("small commits carry their samples in the log; damage and torn data th
     for (int i = 0; i < 80; ++i) REQUIRE(s->snapshot()->read("x", i).data == payload(i));
     CHECK(s->verify().empty());
   }
+}
+
+TEST_CASE("a flipped data length in a record is damage, not a torn tail swallowing the rest") {
+  temp_dir d;
+  auto path = d / "ds";
+  build(path, 3, 1 << 20, true);  // small commits: samples inline, data_len > 0; the writer died
+  const auto log = path + "/" + format::log_file;
+  std::string content = io::read_file(log);
+  format::record r;
+  size_t first = 0;
+  REQUIRE(format::decode(content, r, first) == format::decode_status::ok);
+  uint32_t data_len;
+  std::memcpy(&data_len, content.data() + first + 8, 4);
+  data_len += 1u << 20;  // now record 2 seems to run past the end of the log
+  {
+    std::fstream f(log, std::ios::binary | std::ios::in | std::ios::out);
+    f.seekp(static_cast<std::streamoff>(first + 8));
+    f.write(reinterpret_cast<const char*>(&data_len), 4);
+  }
+  // Kills: a decoder that trusts data_len (records 2 and 3 read as one torn
+  // record of a dead writer, and the next writer cut them off).
+  auto s = store::open(path, {true, {}, {}, {}});
+  REQUIRE(s->damage());
+  CHECK_THAT(*s->damage(), Catch::Contains("offset " + std::to_string(first)));
+  CHECK(s->version() == 1);
+  CHECK(code_of([&] { store::open(path); }) == errc::corrupt);
+  CHECK(fs::file_size(log) == content.size());
 }

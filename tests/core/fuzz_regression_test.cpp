@@ -65,7 +65,12 @@ TEST_CASE("recovery finds a last record's sample past its chunk's end without al
   temp_dir d;
   const std::string dir = d / "ds", crashed = d / "crashed";
   {
-    auto s = store::create(dir, {}, {{"blob", dtype::bytes, "generic", {}}});
+    // A 1-byte write buffer sends the sample to a chunk file: the record's
+    // claimed size then points past that chunk's end (an inline sample claiming
+    // more than the record's data_len is refused by the decoder already).
+    store_options to_chunks;
+    to_chunks.write_buffer_bytes = 1;
+    auto s = store::create(dir, to_chunks, {{"blob", dtype::bytes, "generic", {}}});
     s->append("blob", sample::of_bytes("abc"));
     s->commit();
     std::filesystem::copy(dir, crashed, std::filesystem::copy_options::recursive);  // as a crash leaves it
