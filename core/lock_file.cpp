@@ -79,6 +79,13 @@ bool process_alive(int pid) {
   return at == std::string::npos || at + 2 >= stat.size() || stat[at + 2] != 'Z';
 }
 
+// A holder without the flock is gone if its process on this host is, or its
+// heartbeat is older than the validity (any host).
+bool presumed_dead(const content& c, const lock_settings& s, int64_t now) {
+  return (c.who.host == this_host() && !process_alive(c.who.pid)) ||
+         now - c.who.heartbeat_ms > s.validity.count();
+}
+
 std::string lock_path(const std::string& dir) { return dir + "/" + format::lock_file; }
 std::string break_path(const std::string& dir) { return lock_path(dir) + ".break"; }
 
@@ -182,9 +189,7 @@ verdict judge(const lock_fd& l, const lock_settings& s) {
     v.why = "not locked";
   } else if (c->who.kind == "maintenance") {
     v.why = "maintenance lock";
-  } else if (c->who.host == this_host() &&
-             (c->flocked || !process_alive(c->who.pid) ||
-              now - c->who.heartbeat_ms > s.validity.count())) {
+  } else if (c->who.host == this_host() && (c->flocked || presumed_dead(*c, s, now))) {
     // A holder with the flock: we hold it now, so the holder is gone. One that
     // took over a broken lock without the flock is judged by its process and
     // heartbeat until its heartbeat gets the flock.
@@ -264,10 +269,16 @@ std::pair<lock_fd, verdict> wait_free(const std::string& dir, const lock_setting
           return {std::move(l), v};
         }
         // The flock belongs to a broken holder, not to the writer that took
-        // over from it: that one is judged by its process and heartbeat.
-        if (!c->flocked) {
-          verdict v = judge(l, s);
-          if (v.free) return {std::move(l), v};
+        // over from it: that one is judged by its process and heartbeat, from
+        // the content parsed above (a re-read could catch its heartbeat's
+        // rewrite half done and see an empty file).
+        if (!c->flocked && presumed_dead(*c, s, now_ms())) {
+          verdict v;
+          v.free = true;
+          v.generation = c->who.generation;
+          v.holder = c->who;
+          v.why = "its process is gone or its heartbeat is stale";
+          return {std::move(l), v};
         }
       }
     }
