@@ -266,6 +266,7 @@ const char* conflicting_option(const dataset_options& a, const dataset_options& 
       {"tuning.chunk_bytes", a.tuning.chunk_bytes == b.tuning.chunk_bytes},
       {"tuning.write_buffer_bytes", a.tuning.write_buffer_bytes == b.tuning.write_buffer_bytes},
       {"tuning.open_files", a.tuning.open_files == b.tuning.open_files},
+      {"tuning.log_wait", a.tuning.log_wait == b.tuning.log_wait},
       {"policy.mode (durable or buffered)", ro || a.policy.mode == b.policy.mode},
       {"policy.commit_bytes", ro || a.policy.commit_bytes == b.policy.commit_bytes},
       {"policy.commit_interval", ro || a.policy.commit_interval == b.policy.commit_interval},

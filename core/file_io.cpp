@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <climits>
 #include <cerrno>
 #include <condition_variable>
@@ -383,9 +384,20 @@ void sync_group::sync(const std::vector<file*>& files, call_site at) {
   if (first) std::rethrow_exception(first);
 }
 
-exclusive_flock::exclusive_flock(const file& f) : fd_(f.fd()) {
-  while (::flock(fd_, LOCK_EX) != 0)
-    if (errno != EINTR) throw_io("cannot lock " + f.path(), errno);
+exclusive_flock::exclusive_flock(const file& f, std::chrono::milliseconds wait) : fd_(f.fd()) {
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  // Polled (the kernel has no flock wait with a timeout); uncontended, the first
+  // try takes it.
+  while (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+    if (errno == EINTR) continue;
+    if (errno != EWOULDBLOCK) throw_io("cannot lock " + f.path(), errno);
+    if (std::chrono::steady_clock::now() >= deadline)
+      throw error(errc::locked, f.path() + " has been held by another process for " +
+                                    std::to_string(wait.count()) +
+                                    " ms: a writer whose lock was broken hangs in the middle of "
+                                    "a commit (it can commit nothing more; stop it)");
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
 }
 
 exclusive_flock::~exclusive_flock() { ::flock(fd_, LOCK_UN); }

@@ -7,6 +7,7 @@
 #include <sys/types.h>
 #include <sys/uio.h>
 
+#include <chrono>
 #include <cstdint>
 #include <initializer_list>
 #include <functional>
@@ -156,11 +157,12 @@ class sync_group {
   impl* impl_;
 };
 
-/// Holds an exclusive flock on a file for its scope, waiting for it: serializes
-/// short critical sections between processes (appending a commit record).
+/// Holds an exclusive flock on a file for its scope, waiting up to `wait` for it
+/// (then errc::locked): serializes short critical sections between processes
+/// (appending a commit record).
 class exclusive_flock {
  public:
-  explicit exclusive_flock(const file& f);
+  exclusive_flock(const file& f, std::chrono::milliseconds wait);
   ~exclusive_flock();
   exclusive_flock(const exclusive_flock&) = delete;
   exclusive_flock& operator=(const exclusive_flock&) = delete;

@@ -127,7 +127,7 @@ store::~store() {
 void store::close() {
   if (impl_->ro || impl_->failed || impl_->closed) return;
   impl_->closed = true;
-  io::exclusive_flock held(impl_->log);
+  io::exclusive_flock held(impl_->log, impl_->opts.log_wait);
   impl_->check_fence();  // a writer that lost its lock leaves the mark to the new one
   // Appends never committed are dropped: a chunk file whose first bytes are
   // uncommitted holds nothing else.
@@ -256,7 +256,7 @@ void store::create_tensor(const tensor_spec& spec) {
   try {
     // Fenced like a commit: a writer that lost its lock must not replace the
     // schema a newer holder's records rely on (format.hpp: Fencing).
-    io::exclusive_flock held(impl_->log);
+    io::exclusive_flock held(impl_->log, impl_->opts.log_wait);
     impl_->check_fence();
     io::make_dirs(impl_->tensor_dir(spec.name));
     io::sync_dir(impl_->dir + "/" + format::chunk_dir);

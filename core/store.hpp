@@ -10,6 +10,7 @@
 // commit whose commit() returned; samples appended after it are gone, never half
 // there. The bytes are documented in core/format.hpp.
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,6 +34,10 @@ struct store_options {
   /// Readers keep at most this many chunk files open (an LRU cache shared by the
   /// store and its snapshots; see core/chunk_files.hpp). At least 1.
   size_t open_files = chunk_files::default_capacity;
+  /// Writers: how long to wait for commits.log's flock (held only for the
+  /// moment of a commit) before failing with errc::locked. Only a broken
+  /// writer hung in the middle of a commit holds it longer.
+  std::chrono::milliseconds log_wait{30000};
 };
 
 /// How to open an existing dataset.

@@ -108,7 +108,7 @@ commit_info store::impl::do_commit(const std::string& message) {
   const bool any = pending_samples > 0;
   // Under the log's flock from the fence check to the synced record: a writer
   // that lost its lock cannot append after a newer holder's records.
-  io::exclusive_flock held(log);
+  io::exclusive_flock held(log, opts.log_wait);
   check_fence();
   if (!any && message.empty()) return version > 0 ? infos.back() : commit_info{};
   format::record r;

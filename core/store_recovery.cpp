@@ -96,7 +96,7 @@ void store::impl::load(std::optional<uint64_t> at) {
   // A writer reads the log under its flock, so that a writer that lost its lock
   // cannot append between this scan and our first commit (format.hpp: Fencing).
   std::optional<io::exclusive_flock> held;
-  if (!ro) held.emplace(log);
+  if (!ro) held.emplace(log, opts.log_wait);
   mark = read_mark(dir);
   log_scan scan = scan_log(log, 0, 0);
   // The schema after the log: a tensor a record names was in dataset.json

@@ -3,9 +3,14 @@
 
 #include <catch2/catch.hpp>
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <iterator>
 #include <thread>
 
@@ -179,4 +184,26 @@ TEST_CASE("a writer whose lock check fails at open changes nothing in recovery")
   CHECK(fs::exists(path + "/dataset.json.tmp"));
   std::ifstream after_in(path + "/" + format::mark_file);
   CHECK(std::string((std::istreambuf_iterator<char>(after_in)), std::istreambuf_iterator<char>()) == mark);
+}
+
+TEST_CASE("a writer waits a bounded time for a log held mid-commit by a hung process") {
+  temp_dir d;
+  auto path = d / "ds";
+  store::create(path, {}, {{"x", dtype::int64, "generic", {}}})->close();
+  // Another process's writer stuck between its fence check and its synced
+  // record holds commits.log's flock (a separate open file description here).
+  int fd = ::open((path + "/" + format::log_file).c_str(), O_RDONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  REQUIRE(::flock(fd, LOCK_EX) == 0);
+  open_options o;
+  o.tuning.log_wait = std::chrono::milliseconds(100);
+  // Kills: an unbounded flock wait (the open would never return: the future
+  // below times out, the flock is released so the thread can end, and it fails).
+  auto opened = std::async(std::launch::async, [&] { return code_of([&] { store::open(path, o); }); });
+  const bool answered = opened.wait_for(std::chrono::seconds(20)) == std::future_status::ready;
+  ::flock(fd, LOCK_UN);
+  ::close(fd);
+  REQUIRE(answered);
+  CHECK(opened.get() == errc::locked);
+  CHECK(code_of([&] { store::open(path, o); }) == errc{});  // released: it opens
 }
