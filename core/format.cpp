@@ -52,6 +52,16 @@ static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "format assumes little-
 
 uint64_t hash(const void* data, size_t size) noexcept { return XXH3_64bits(data, size); }
 
+std::string_view chunk_writer(std::string_view name) noexcept {
+  constexpr size_t id = 16;
+  if (name.size() < id + 1 + 6 + 4 || name[id] != '-' || name.substr(name.size() - 4) != ".chk")
+    return {};
+  if (name.find_first_not_of("0123456789abcdef") != id ||
+      name.find_first_not_of("0123456789", id + 1) != name.size() - 4)
+    return {};
+  return name.substr(0, id);
+}
+
 bool stores_dims(const tensor_spec& spec) noexcept {
   return !is_blob(spec.type) && !spec.shape;
 }

@@ -132,6 +132,10 @@ decode_status decode(std::string_view in, record& r, size_t& used);
 /// than a header or the magic is wrong).
 size_t head_size(std::string_view in) noexcept;
 
+/// The writer id of a chunk file name this store makes (`<16 hex digits>-<6 or
+/// more digits>.chk`), or "" for any other name (a user's file, a stray).
+std::string_view chunk_writer(std::string_view name) noexcept;
+
 /// Checksum of stored sample bytes.
 uint64_t hash(const void* data, size_t size) noexcept;
 

@@ -5,7 +5,6 @@
 
 #include <fcntl.h>
 
-#include <cctype>
 #include <optional>
 
 #include "core/clock.hpp"
@@ -166,27 +165,11 @@ void store::impl::write_mark_now(bool open_session) {
   write_mark(dir, log_mark{version, log_end, writer_id, open_session, now_ms()});
 }
 
-namespace {
-
-// A chunk file name this store makes: <16 hex digits>-<6+ digits>.chk.
-bool chunk_name_of(const std::string& name, const std::string& session) {
-  const size_t n = session.size();
-  if (name.size() < n + 11 || name.compare(0, n, session) != 0 || name[n] != '-') return false;
-  if (name.compare(name.size() - 4, 4, ".chk") != 0) return false;
-  for (size_t i = n + 1; i < name.size() - 4; ++i)
-    if (!std::isdigit(static_cast<unsigned char>(name[i]))) return false;
-  return true;
-}
-
-}  // namespace
-
 void store::impl::remove_orphans(const std::string& session) {
-  if (session.size() != 16 || session.find_first_not_of("0123456789abcdef") != std::string::npos)
-    return;  // not a writer id of ours: leave whatever it names alone
   for (auto& t : tensors) {
     const std::string tdir = tensor_dir(t.meta.spec.name);
     for (auto& name : io::list_dir(tdir))
-      if (chunk_name_of(name, session) && !t.chunk_ids.count(name))
+      if (!session.empty() && format::chunk_writer(name) == session && !t.chunk_ids.count(name))
         io::remove_file(tdir + "/" + name);
   }
 }

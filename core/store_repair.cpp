@@ -30,14 +30,6 @@ std::string fresh_damage_dir(const std::string& dir) {
   return out;
 }
 
-// A chunk file name of any writer session: <16 hex digits>-<digits>.chk.
-bool is_chunk_name(const std::string& name) {
-  if (name.size() < 22 || name[16] != '-' || name.compare(name.size() - 4, 4, ".chk") != 0)
-    return false;
-  return name.find_first_not_of("0123456789abcdef") == 16 &&
-         name.find_first_not_of("0123456789", 17) == name.size() - 4;
-}
-
 }  // namespace
 
 repair_report store::repair(const std::string& path) {
@@ -93,7 +85,7 @@ repair_report store::repair(const std::string& path) {
   for (auto& t : i.tensors) {
     const std::string rel = std::string(format::chunk_dir) + "/" + t.meta.spec.name;
     for (auto& name : io::list_dir(i.dir + "/" + rel)) {
-      if (!is_chunk_name(name) || t.chunk_ids.count(name)) continue;
+      if (format::chunk_writer(name).empty() || t.chunk_ids.count(name)) continue;
       io::make_dirs(out.moved_to + "/" + rel);
       io::rename(i.dir + "/" + rel + "/" + name, out.moved_to + "/" + rel + "/" + name);
       out.moved.push_back(rel + "/" + name);
