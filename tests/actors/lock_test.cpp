@@ -147,6 +147,24 @@ TEST_CASE("a SIGKILLed holder's lock is taken at once and its last commit is int
 
 namespace {
 
+// A writer that committed one row and then hung (SIGSTOP) holding its flock,
+// whose lock was then broken with `unlock --force`. resume() lets it try its
+// next commit and returns what it says.
+struct broken_writer {
+  child c;
+  std::string broke;  // what unlock --force said
+  explicit broken_writer(const std::string& path) : c(spawn({"fenced", path})) {
+    REQUIRE(c.line() == "ready");
+    c.kill(SIGSTOP);
+    broke = file_lock_backend()->unlock(path, true, {});
+  }
+  std::string resume() {
+    c.kill(SIGCONT);
+    c.send("go\n");
+    return c.line();
+  }
+};
+
 // Waits (bounded) until `pid` is a zombie: the kernel closed its files, flock
 // included, and nobody has reaped it yet, as a busy or careless parent would not.
 bool wait_zombie(pid_t pid) {
@@ -165,10 +183,7 @@ bool wait_zombie(pid_t pid) {
 TEST_CASE("a SIGKILLed holder that took over without the flock has lost its lock, even as a zombie") {
   temp_dir d;
   auto path = make_dataset(d);
-  auto stopped = spawn({"fenced", path});
-  REQUIRE(stopped.line() == "ready");
-  stopped.kill(SIGSTOP);  // keeps its flock for the whole test
-  file_lock_backend()->unlock(path, true, {});
+  broken_writer stopped(path);  // keeps its flock for the whole test
   auto taker = spawn({"hold", path});  // takes over without the flock
   REQUIRE(taker.line() == "locked");
   engine eng;
@@ -180,9 +195,7 @@ TEST_CASE("a SIGKILLed holder that took over without the flock has lost its lock
   // treating every holder seen without the flock as alive.
   CHECK(open_code(eng, path, dataset_options{}) == errc{});
   taker.wait();
-  stopped.kill(SIGCONT);
-  stopped.send("go\n");
-  CHECK_THAT(stopped.line(), Catch::StartsWith("error lock_lost"));
+  CHECK_THAT(stopped.resume(), Catch::StartsWith("error lock_lost"));
 }
 
 TEST_CASE("a stale lock from another host is taken over after the validity, a fresh one is not") {
@@ -262,10 +275,8 @@ TEST_CASE("fencing: a writer whose lock was broken gets lock_lost; the new holde
 TEST_CASE("unlock --force of a stopped writer lets the next writer in at once; resumed, it commits nothing") {
   temp_dir d;
   auto path = make_dataset(d);
-  auto old = spawn({"fenced", path});
-  REQUIRE(old.line() == "ready");
-  old.kill(SIGSTOP);  // hung: it holds its flock and cannot notice anything
-  CHECK_THAT(file_lock_backend()->unlock(path, true, {}), Catch::Contains("broke"));
+  broken_writer old(path);  // hung: it holds its flock and cannot notice anything
+  CHECK_THAT(old.broke, Catch::Contains("broke"));
   // Kills: a takeover that waits for the broken holder's flock (locked, 75).
   engine eng;
   dataset_options o;  // lock_timeout 0: fail at once if still held
@@ -278,10 +289,8 @@ TEST_CASE("unlock --force of a stopped writer lets the next writer in at once; r
     CHECK(open_code(other, path, o) == errc::locked);
     ds.close();
   }
-  old.kill(SIGCONT);
-  old.send("go\n");
-  CHECK_THAT(old.line(), Catch::StartsWith("error lock_lost"));
-  old.wait();
+  CHECK_THAT(old.resume(), Catch::StartsWith("error lock_lost"));
+  old.c.wait();
   auto s = store::open(path, {true, {}, {}, {}});
   auto snap = s->snapshot();
   REQUIRE(snap->length("w") == 2);
@@ -294,10 +303,7 @@ TEST_CASE("unlock --force of a stopped writer lets the next writer in at once; r
 TEST_CASE("a writer that took over without the flock frees the lock when it closes") {
   temp_dir d;
   auto path = make_dataset(d);
-  auto stopped = spawn({"fenced", path});
-  REQUIRE(stopped.line() == "ready");
-  stopped.kill(SIGSTOP);  // keeps its flock throughout
-  file_lock_backend()->unlock(path, true, {});
+  broken_writer stopped(path);  // keeps its flock throughout
   auto taker = spawn({"hold", path});
   REQUIRE(taker.line() == "locked");
   taker.send("release\n");
@@ -305,9 +311,7 @@ TEST_CASE("a writer that took over without the flock frees the lock when it clos
   // Kills: a waiter that, without the flock, takes a released grant for held.
   engine eng;
   CHECK(open_code(eng, path, dataset_options{}) == errc{});
-  stopped.kill(SIGCONT);
-  stopped.send("go\n");
-  CHECK_THAT(stopped.line(), Catch::StartsWith("error lock_lost"));
+  CHECK_THAT(stopped.resume(), Catch::StartsWith("error lock_lost"));
 }
 
 TEST_CASE("a forced unlock while the lock file is unreadable still breaks the live writer") {
