@@ -3,7 +3,7 @@
 // The engine and dataset handle (thread-safe), and the core types they use.
 
 #include "actors/dataset.hpp"
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/snapshot.hpp"
 #include "core/store.hpp"
-#include "core/types.hpp"
+#include "serialake/types.hpp"

@@ -26,11 +26,11 @@
 #include <vector>
 
 #include "actors/writer.hpp"
-#include "core/error.hpp"
-#include "core/lock.hpp"
+#include "serialake/error.hpp"
+#include "serialake/lock.hpp"
 #include "core/snapshot.hpp"
 #include "core/store.hpp"
-#include "core/types.hpp"
+#include "serialake/types.hpp"
 
 namespace caf {
 class actor_system;

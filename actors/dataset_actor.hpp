@@ -5,7 +5,7 @@
 
 #include "actors/actors.hpp"
 #include "actors/writer.hpp"
-#include "core/lock.hpp"
+#include "serialake/lock.hpp"
 
 namespace serialake {
 

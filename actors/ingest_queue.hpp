@@ -36,8 +36,8 @@
 #include <variant>
 #include <vector>
 
-#include "core/error.hpp"
-#include "core/types.hpp"
+#include "serialake/error.hpp"
+#include "serialake/types.hpp"
 
 namespace serialake::detail {
 

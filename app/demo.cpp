@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <string>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/store.hpp"
 
 using namespace serialake;

@@ -4,7 +4,7 @@
 
 #include <vector>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/format.hpp"
 
 namespace serialake {

@@ -4,7 +4,7 @@
 #include <cstring>
 #include <string_view>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 
 namespace serialake {
 namespace {

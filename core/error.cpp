@@ -1,4 +1,4 @@
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 
 #include <cstring>
 

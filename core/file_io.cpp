@@ -17,7 +17,7 @@
 #include <mutex>
 #include <thread>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 
 namespace serialake::io {
 namespace {

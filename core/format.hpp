@@ -79,7 +79,7 @@
 #include <string_view>
 #include <vector>
 
-#include "core/types.hpp"
+#include "serialake/types.hpp"
 
 namespace serialake::format {
 

@@ -18,7 +18,7 @@
 #include <thread>
 
 #include "core/clock.hpp"
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
 #include "core/json_integer.hpp"

@@ -52,7 +52,7 @@
 #include <memory>
 #include <string>
 
-#include "core/lock.hpp"
+#include "serialake/lock.hpp"
 
 namespace serialake {
 

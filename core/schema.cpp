@@ -2,7 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
 #include "core/json_integer.hpp"

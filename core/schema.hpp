@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "core/types.hpp"
+#include "serialake/types.hpp"
 
 namespace serialake {
 

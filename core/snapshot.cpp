@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/format.hpp"
 
 namespace serialake {

@@ -9,7 +9,7 @@
 
 #include "core/chunk_files.hpp"
 #include "core/tensor_index.hpp"
-#include "core/types.hpp"
+#include "serialake/types.hpp"
 
 namespace serialake {
 

@@ -23,7 +23,7 @@
 #include <queue>
 #include <tuple>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/format.hpp"
 #include "core/snapshot.hpp"
 

@@ -19,7 +19,7 @@
 
 #include "core/clock.hpp"
 #include "core/commit_log.hpp"
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
 #include "core/gather_buffer.hpp"

@@ -19,9 +19,9 @@
 #include <string_view>
 #include <vector>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/snapshot.hpp"
-#include "core/types.hpp"
+#include "serialake/types.hpp"
 
 namespace serialake {
 

@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/commit_log.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"

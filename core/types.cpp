@@ -1,10 +1,10 @@
-#include "core/types.hpp"
+#include "serialake/types.hpp"
 
 #include <set>
 
 #include <nlohmann/json.hpp>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 
 namespace serialake {
 namespace {

@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 
 namespace serialake::test {
 

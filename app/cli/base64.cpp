@@ -3,7 +3,7 @@
 #include <array>
 #include <cstdint>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 
 namespace serialake::cli {
 namespace {

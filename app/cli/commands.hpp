@@ -16,8 +16,8 @@
 
 #include "actors/dataset.hpp"
 #include "core/clock.hpp"
-#include "core/error.hpp"
-#include "core/types.hpp"
+#include "serialake/error.hpp"
+#include "serialake/types.hpp"
 
 namespace serialake {
 class store;

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.hpp"
-#include "core/lock.hpp"
+#include "serialake/lock.hpp"
 #include "core/store.hpp"
 
 namespace serialake::cli {

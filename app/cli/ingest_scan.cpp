@@ -9,7 +9,7 @@
 #include <cstring>
 #include <utility>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 
 namespace serialake::cli {
 namespace {

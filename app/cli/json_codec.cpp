@@ -7,7 +7,7 @@
 #include <type_traits>
 
 #include "app/cli/base64.hpp"
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 
 namespace serialake::cli {
 namespace {

@@ -22,7 +22,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/types.hpp"
+#include "serialake/types.hpp"
 
 namespace serialake::cli {
 

@@ -5,7 +5,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__,
               "samples are stored little-endian and copied into .npy as they are");

@@ -6,7 +6,7 @@
 #include <string>
 
 #include "core/snapshot.hpp"
-#include "core/types.hpp"
+#include "serialake/types.hpp"
 
 namespace serialake::cli {
 

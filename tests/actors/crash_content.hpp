@@ -15,7 +15,7 @@
 #include <vector>
 
 #include "core/format.hpp"
-#include "core/types.hpp"
+#include "serialake/types.hpp"
 
 namespace serialake::test::crash {
 

@@ -11,7 +11,7 @@
 #include "app/cli/base64.hpp"
 #include "app/cli/json_codec.hpp"
 #include "app/cli/npy.hpp"
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 
 using namespace serialake;
 using serialake::test::code_of;

@@ -10,7 +10,7 @@
 #include <thread>
 
 #include "core/chunk_files.hpp"
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/store.hpp"
 #include "tests/proc_count.hpp"
 #include "tests/temp_dir.hpp"

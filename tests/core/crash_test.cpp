@@ -9,7 +9,7 @@
 #include <fstream>
 #include <set>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
 #include "core/store.hpp"

@@ -20,7 +20,7 @@
 #include <sstream>
 #include <mutex>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/file_io.hpp"
 #include "core/lock_file.hpp"
 #include "core/store.hpp"

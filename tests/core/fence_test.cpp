@@ -14,7 +14,7 @@
 #include <iterator>
 #include <thread>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/format.hpp"
 #include "core/schema.hpp"
 #include "core/store.hpp"

@@ -6,7 +6,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
 #include "core/lock_file.hpp"

@@ -14,7 +14,7 @@
 #include <filesystem>
 #include <map>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/store.hpp"
 #include "tests/core/power_loss.hpp"
 #include "tests/temp_dir.hpp"

@@ -3,7 +3,7 @@
 #include <atomic>
 #include <thread>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/store.hpp"
 #include "tests/temp_dir.hpp"
 #include "tests/expect_code.hpp"

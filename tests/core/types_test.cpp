@@ -6,8 +6,8 @@
 
 #include <limits>
 
-#include "core/error.hpp"
-#include "core/types.hpp"
+#include "serialake/error.hpp"
+#include "serialake/types.hpp"
 
 using namespace serialake;
 using serialake::test::code_of;

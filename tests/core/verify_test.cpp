@@ -8,7 +8,7 @@
 #include <map>
 #include <sstream>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 #include "core/format.hpp"
 #include "core/store.hpp"
 #include "tests/temp_dir.hpp"

@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <exception>
 
-#include "core/error.hpp"
+#include "serialake/error.hpp"
 
 namespace serialake::fuzz {
 

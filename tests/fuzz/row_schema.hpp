@@ -6,7 +6,7 @@
 #include <optional>
 #include <string>
 
-#include "core/types.hpp"
+#include "serialake/types.hpp"
 
 namespace serialake::fuzz {
 
