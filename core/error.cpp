@@ -17,6 +17,7 @@ const char* to_string(errc code) noexcept {
     case errc::lock_lost: return "lock_lost";
     case errc::timeout: return "timeout";
     case errc::closed: return "closed";
+    case errc::unavailable: return "unavailable";
     case errc::internal: return "internal";
   }
   return "unknown";

@@ -33,7 +33,7 @@ class usage_error : public std::runtime_error {
 
 /// The sysexits code for an error code: 65 bad data or corruption, 66 no such
 /// dataset, 73 exists, 74 I/O, 75 locked / timeout / lock lost (try again
-/// later), 70 anything else.
+/// later), 69 a service unreachable, 70 anything else.
 int exit_code(errc code) noexcept;
 
 /// Opens a dataset read-only: never takes the lock, never writes into the

@@ -3,7 +3,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstdio>
 #include <ctime>
 
 #include "app/cli/commands.hpp"
@@ -27,6 +26,8 @@ int exit_code(errc code) noexcept {
     case errc::timeout:
     case errc::lock_lost:  // our lock was broken: nothing more was committed; retry
       return 75;           // EX_TEMPFAIL
+    case errc::unavailable:
+      return 69;  // EX_UNAVAILABLE
     default:
       return 70;  // EX_SOFTWARE
   }

@@ -20,6 +20,7 @@ enum class errc {
   lock_lost,         ///< our lock was broken or taken over; no more commits
   timeout,           ///< a bounded wait ran out
   closed,            ///< the dataset was closed or its writer failed
+  unavailable,       ///< a service (lock service, server) cannot be reached
   internal,          ///< a bug: an invariant did not hold
 };
 
