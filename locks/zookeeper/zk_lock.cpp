@@ -93,7 +93,9 @@ class zk_lock : public dataset_lock {
     : slot_(std::move(slot)), z_(std::move(z)), node_(std::move(g.node)),
       czxid_(static_cast<uint64_t>(g.stat.czxid)) {
     z_->own(node_);
-    z_->call(z_->watch_exists(node_));  // a forced unlock's delete fires it
+    // A forced unlock's delete fires this watch. Not waited for: the grant
+    // costs no round trip more (heartbeats re-arm it and see a node gone).
+    z_->watch_exists(node_);
   }
   ~zk_lock() override { release(); }
 
