@@ -9,7 +9,7 @@
 #include <iostream>
 #include <string>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "serialake/locks/zookeeper.hpp"
 
 using namespace serialake;

@@ -9,7 +9,7 @@
 
 #include <chrono>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "serialake/locks/zookeeper.hpp"
 #include "tests/expect_code.hpp"
 #include "tests/locks/zookeeper_server.hpp"
