@@ -90,13 +90,13 @@ dataset_actor::behavior_type dataset_actor_impl(dataset_actor::stateful_pointer<
     },
     [self, writer, drain](subscribe_atom, uint64_t id, const commit_subscriber& who, const reply<uint64_t>& r) {
       drain();  // the subscriber hears of commits after the appends queued before it
-      auto& st = self->state;
-      if (!st.notifier) {
-        st.notifier = spawn_notifier(self->system());
+      auto& notifier = self->state.notifier;
+      if (!notifier) {
+        notifier = spawn_notifier(self->system());
         writer().set_commit_listener(
-          [n = st.notifier](commit_event e) { caf::anon_send(n, notify_atom::value, std::move(e)); });
+          [n = notifier](commit_event e) { caf::anon_send(n, notify_atom::value, std::move(e)); });
       }
-      caf::anon_send(st.notifier, subscribe_atom::value, id, who);
+      caf::anon_send(notifier, subscribe_atom::value, id, who);
       answer(r, [&] { return writer().st().version(); });
     },
     [self](unsub_atom, uint64_t id) {
