@@ -2,6 +2,7 @@
 // checked locally before every commit), maintenance locks, unlock and holder.
 // The recipe and the keys: etcd_mutex.hpp.
 
+#include <algorithm>
 #include <atomic>
 #include <filesystem>
 #include <memory>
@@ -81,12 +82,13 @@ class etcd_lock final : public dataset_lock {
   void raise_generation(uint64_t) override {}
 
   void release() override {
+    lose("it was released");  // at once, even while a heartbeat waits on etcd
     std::lock_guard<std::mutex> g(net_mtx_);
     if (released_) return;
     released_ = true;
-    lose("it was released");
     watch_.reset();
-    etcd::revoke(*c_, t_.l.id, c_->options().connect_timeout);  // deletes our key
+    // Deletes our key. Unreachable etcd: the lease expires on its own.
+    etcd::revoke(*c_, t_.l.id, std::min(c_->options().connect_timeout, c_->options().request_timeout));
   }
 
  private:

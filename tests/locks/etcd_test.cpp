@@ -3,10 +3,12 @@
 
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <chrono>
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <thread>
 
@@ -37,7 +39,7 @@ std::vector<etcd::lock_key> keys_of(const std::string& name) {
   return etcd::contenders(c, name + "/");
 }
 
-// `etcdctl lock <name> -- <cmd...>` against the shared server.
+// `etcdctl lock <name> -- sh -c <script>` against the shared server.
 child etcdctl_lock(const std::string& name, const std::string& script) {
   return child({"/usr/bin/etcdctl", "--endpoints=" + shared_etcd().endpoint(), "lock", name, "--",
                 "/bin/sh", "-c", script});
@@ -138,7 +140,11 @@ TEST_CASE("a waiter whose key outlives several lease TTLs keeps its lease alive 
 TEST_CASE("etcdctl lock holds: serialake fails with locked or waits until it lets go") {
   const auto name = fresh_lock_name();
   auto backend = etcd_lock_backend(parse_lock_uri(shared_etcd().uri(name)));
-  auto other = etcdctl_lock(name, "echo held; read line; echo done");
+  // etcdctl gives its command no stdin: it holds until a line comes through a fifo.
+  temp_dir d;
+  const std::string fifo = d / "go";
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  auto other = etcdctl_lock(name, "echo held; read line < " + fifo + "; echo done");
   REQUIRE(other.line(10s) == "held");
   std::string msg;
   CHECK(expect_code(errc::locked, [&] { backend->acquire("/data/ds", quick()); }, &msg));
@@ -150,7 +156,7 @@ TEST_CASE("etcdctl lock holds: serialake fails with locked or waits until it let
 
   auto waiter = std::async(std::launch::async, [&] { return backend->acquire("/data/ds", quick(20000ms)); });
   CHECK(waiter.wait_for(300ms) == std::future_status::timeout);
-  other.send("\n");  // etcdctl's command ends: it releases
+  std::ofstream(fifo) << "go" << std::endl;  // etcdctl's command ends: it releases
   CHECK(other.line(10s) == "done");
   REQUIRE(waiter.wait_for(10s) == std::future_status::ready);
   auto lock = waiter.get();
