@@ -95,4 +95,21 @@ json client::call(const std::string& path, const json& body, std::chrono::millis
   return j;
 }
 
+client_pool::handle client_pool::get() {
+  std::unique_ptr<client> c;
+  {
+    std::lock_guard<std::mutex> g(mtx_);
+    if (!idle_.empty()) {
+      c = std::move(idle_.back());
+      idle_.pop_back();
+    }
+  }
+  if (!c) c = std::make_unique<client>(uri_, opts_);
+  return handle(c.release(), [pool = shared_from_this()](client* back) {
+    std::lock_guard<std::mutex> g(pool->mtx_);
+    if (pool->idle_.size() < 4) pool->idle_.emplace_back(back);  // a few: contention is rare
+    else delete back;
+  });
+}
+
 }  // namespace serialake::etcd

@@ -13,8 +13,11 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -58,6 +61,22 @@ class client {
   etcd_options opts_;
   std::string base_;
   void* curl_;  // CURL*, kept out of this header
+};
+
+/// Connections to one etcd, kept for reuse: a lock's calls then skip the TCP
+/// connect (and the backend's next acquire reuses a released lock's). Thread-safe.
+class client_pool : public std::enable_shared_from_this<client_pool> {
+ public:
+  /// A connection; back to the pool when dropped.
+  using handle = std::unique_ptr<client, std::function<void(client*)>>;
+  client_pool(lock_service_uri uri, etcd_options opts) : uri_(std::move(uri)), opts_(opts) {}
+  handle get();
+
+ private:
+  lock_service_uri uri_;
+  etcd_options opts_;
+  std::mutex mtx_;
+  std::vector<std::unique_ptr<client>> idle_;
 };
 
 /// Called once before any curl handle is made (curl_global_init is not thread-safe).

@@ -35,7 +35,7 @@ auto guarded(const etcd::client& c, F&& fn) {
 // gone) and the lease deadline (refreshed by heartbeat()).
 class etcd_lock final : public dataset_lock {
  public:
-  etcd_lock(std::unique_ptr<etcd::client> c, etcd::taken t, std::string what)
+  etcd_lock(etcd::client_pool::handle c, etcd::taken t, std::string what)
       : c_(std::move(c)), t_(std::move(t)), what_(std::move(what)),
         deadline_(t_.l.deadline.time_since_epoch().count()) {
     start_watch();
@@ -67,7 +67,7 @@ class etcd_lock final : public dataset_lock {
         auto kvs = r.value("kvs", json::array());
         if (kvs.empty() || etcd::int_field(kvs[0], "create_revision") != t_.mine.create_revision)
           return lose("its key was deleted (`unlock --force`?)");
-        if (watch_->ended()) start_watch();  // etcd restarted: watch anew
+        if (watch_ && watch_->ended()) start_watch();  // etcd restarted: watch anew
       });
     } catch (const error& e) {
       // Unreachable for now: retried at the next tick, until the deadline.
@@ -103,7 +103,7 @@ class etcd_lock final : public dataset_lock {
                                            [this] { lose("its key was deleted (`unlock --force`?)"); });
   }
 
-  std::unique_ptr<etcd::client> c_;  // guarded by net_mtx_
+  etcd::client_pool::handle c_;  // guarded by net_mtx_
   etcd::taken t_;                    // t_.l guarded by net_mtx_
   const std::string what_;
   std::atomic<steady::rep> deadline_;  // t_.l.deadline, for check()
@@ -116,19 +116,21 @@ class etcd_lock final : public dataset_lock {
 
 class etcd_backend final : public lock_backend {
  public:
-  etcd_backend(lock_service_uri uri, etcd_options opts) : uri_(std::move(uri)), opts_(opts) {
+  etcd_backend(lock_service_uri uri, etcd_options opts)
+      : uri_(std::move(uri)), opts_(opts), pool_(std::make_shared<etcd::client_pool>(uri_, opts)) {
     if (uri_.scheme != "etcd")
       throw error(errc::invalid_argument, "not an etcd lock URI: " + uri_.text);
   }
 
   std::unique_ptr<dataset_lock> acquire(const std::string& path, const lock_settings& s) override {
-    auto c = std::make_unique<etcd::client>(uri_, opts_);
+    auto c = pool_->get();
     auto t = take(*c, path, s, "writer");
     return std::make_unique<etcd_lock>(std::move(c), std::move(t), what(path));
   }
 
   lock_holder lock(const std::string& path, const lock_settings& s) override {
-    etcd::client c(uri_, opts_);
+    auto h = pool_->get();
+    etcd::client& c = *h;
     auto t = take(c, path, s, "maintenance");
     return guarded(c, [&] {
       // Detach our key from its lease (a put without one), only while it is ours.
@@ -148,7 +150,8 @@ class etcd_backend final : public lock_backend {
   }
 
   std::string unlock(const std::string& path, bool force, const lock_settings&) override {
-    etcd::client c(uri_, opts_);
+    auto conn = pool_->get();
+    etcd::client& c = *conn;
     return guarded(c, [&]() -> std::string {
       auto all = etcd::contenders(c, prefix(path));
       if (all.empty()) return what(path) + " is not locked";
@@ -168,7 +171,8 @@ class etcd_backend final : public lock_backend {
   }
 
   std::optional<lock_holder> holder(const std::string& path, const lock_settings&) override {
-    etcd::client c(uri_, opts_);
+    auto h = pool_->get();
+    etcd::client& c = *h;
     return guarded(c, [&]() -> std::optional<lock_holder> {
       auto all = etcd::contenders(c, prefix(path));
       if (all.empty()) return std::nullopt;
@@ -200,6 +204,7 @@ class etcd_backend final : public lock_backend {
 
   lock_service_uri uri_;
   etcd_options opts_;
+  std::shared_ptr<etcd::client_pool> pool_;
 };
 
 }  // namespace
