@@ -8,7 +8,7 @@
 #include <chrono>
 #include <thread>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "core/store.hpp"
 #include "serialake/locks/etcd.hpp"
 #include "tests/expect_code.hpp"
