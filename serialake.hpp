@@ -4,6 +4,6 @@
 
 #include "actors/dataset.hpp"
 #include "serialake/error.hpp"
-#include "core/snapshot.hpp"
+#include "serialake/snapshot.hpp"
 #include "core/store.hpp"
 #include "serialake/types.hpp"

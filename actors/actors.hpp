@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "core/snapshot.hpp"
+#include "serialake/snapshot.hpp"
 #include "core/store.hpp"
 
 namespace serialake {

@@ -28,7 +28,7 @@
 #include "actors/writer.hpp"
 #include "serialake/error.hpp"
 #include "serialake/lock.hpp"
-#include "core/snapshot.hpp"
+#include "serialake/snapshot.hpp"
 #include "core/store.hpp"
 #include "serialake/types.hpp"
 

@@ -20,7 +20,8 @@
 #include <vector>
 
 #include "serialake/error.hpp"
-#include "core/snapshot.hpp"
+#include "core/chunk_files.hpp"
+#include "serialake/snapshot.hpp"
 #include "serialake/types.hpp"
 
 namespace serialake {
