@@ -86,7 +86,8 @@ void print_table(const dataset& d, const std::vector<figure>& figs) {
   for (auto& f : figs) {
     const double r = f.samples / f.median();
     std::string vs;
-    if (f.label.rfind("scan", 0) == 0) vs = ratio(f, "pread") + ", " + ratio(f, "pread + XXH3");
+    if (f.label == "scan") vs = ratio(f, "pread") + ", " + ratio(f, "pread + XXH3");
+    if (f.label == "scan (cold)") vs = ratio(f, "pread (cold)");
     if (f.label == "pread + XXH3" || f.label == "mmap + XXH3") vs = ratio(f, "pread");
     if (f.label == "read_into random") vs = ratio(f, "LMDB get random") + ", " + ratio(f, "RocksDB get random");
     std::printf("| %s | %d | %.0f | %.0f | %s |\n", f.label.c_str(), f.threads, r * d.size / (1 << 20), r,

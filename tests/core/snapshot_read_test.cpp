@@ -5,7 +5,6 @@
 
 #include <atomic>
 #include <cstdlib>
-#include <fstream>
 #include <new>
 #include <thread>
 
@@ -13,10 +12,12 @@
 #include "core/store.hpp"
 #include "serialake/error.hpp"
 #include "tests/expect_code.hpp"
+#include "tests/flip_byte.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace serialake;
 using serialake::test::expect_code;
+using serialake::test::flip_byte;
 using serialake::test::temp_dir;
 
 // Counts this thread's allocations while `counting` is set: read_into must make
@@ -70,14 +71,6 @@ std::string make_dataset(const temp_dir& d) {
   }
   s->commit();
   return path;
-}
-
-void flip(const std::string& path, uint64_t at) {
-  std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
-  f.seekg(static_cast<std::streamoff>(at));
-  char c = static_cast<char>(f.get());
-  f.seekp(static_cast<std::streamoff>(at));
-  f.put(static_cast<char>(c ^ 0x5a));
 }
 
 }  // namespace
@@ -193,7 +186,7 @@ TEST_CASE("a flipped byte in a chunk is corrupt for read_into, read_range and sc
     const tensor_view& t = snap->data().tensor("v");
     REQUIRE(!t.chunks[t.entry(bad).chunk].empty());  // in a chunk file, not the log
     file = snap->data().files->path("v", t.chunks[t.entry(bad).chunk]);
-    flip(file, t.entry(bad).offset + 5);
+    flip_byte(file, t.entry(bad).offset + 5);
   }
   auto s = store::open(path, {true, {}, {}, {}});
   auto snap = s->snapshot();
