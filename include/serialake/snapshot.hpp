@@ -92,8 +92,8 @@ class snapshot {
 
   /// Hands `fn` samples [begin, end) of a fixed-shape tensor as spans in index
   /// order, without a copy per sample: each span is one pread of a run of
-  /// samples contiguous in one chunk (at most a few MiB), into a buffer the call
-  /// reuses. A span never crosses a chunk. What `fn` throws propagates. Throws
+  /// samples contiguous in one chunk (at most 1 MiB, or one larger sample) into
+  /// a buffer the call reuses. A span never crosses a chunk. What `fn` throws propagates. Throws
   /// not_found, schema_mismatch (no fixed shape) or corrupt (before handing out
   /// a span holding the bad sample).
   void scan(std::string_view name, uint64_t begin, uint64_t end,
