@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "serialake/error.hpp"
+#include "core/file_io.hpp"
 #include "core/format.hpp"
 #include "core/store.hpp"
 #include "tests/flip_byte.hpp"
