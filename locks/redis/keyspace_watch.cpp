@@ -1,0 +1,116 @@
+#include "locks/redis/keyspace_watch.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "serialake/error.hpp"
+
+namespace serialake::redis {
+
+namespace {
+
+// Keyspace channels of database 0, the only one the backend uses.
+const std::string channel_prefix = "__keyspace@0__:";
+
+// The notification classes the lock needs: K (keyspace channels), g (del),
+// x (expired), e (evicted). A stands for g$lshzxetd, which includes them.
+bool has_needed_flags(const std::string& flags) {
+  auto has = [&](char c) { return flags.find(c) != std::string::npos; };
+  return has('K') && (has('A') || (has('g') && has('x') && has('e')));
+}
+
+// Events that leave a key as it was while its holder keeps it: its own SET
+// (NX, PX) and the expire that SET PX and the heartbeat's PEXPIRE announce.
+// Every other event (del, expired, evicted, rename_from, an overwrite by
+// append, incr ...) ends the holder's key.
+bool ends_key(const std::string& event) { return event != "set" && event != "expire"; }
+
+}  // namespace
+
+keyspace_watch::keyspace_watch(link sub, link& control) : sub_(std::move(sub)) {
+  std::string flags = text(control.command({"CONFIG", "GET", "notify-keyspace-events"})->element[1]);
+  if (!has_needed_flags(flags)) {
+    try {
+      control.command({"CONFIG", "SET", "notify-keyspace-events", flags + "Kgxe"});
+    } catch (const error& e) {
+      if (e.code() == errc::unavailable) throw;
+      throw error(errc::unavailable,
+                  "lock service " + control.uri() + " has keyspace notifications off (notify-keyspace-events '" +
+                      flags + "') and refused to enable them (" + e.message() +
+                      "): set notify-keyspace-events to include Kgxe (or KA)");
+    }
+  }
+  if (::pipe2(wake_, O_CLOEXEC) != 0) throw_io("cannot create a pipe for the Redis keyspace watch", errno);
+  reader_ = std::thread([this] { run(); });
+}
+
+keyspace_watch::~keyspace_watch() {
+  {
+    std::lock_guard<std::mutex> g(mtx_);
+    stop_ = true;
+  }
+  char c = 0;
+  if (::write(wake_[1], &c, 1) < 0) {
+    // The reader wakes at its next poll timeout instead.
+  }
+  reader_.join();
+  ::close(wake_[0]);
+  ::close(wake_[1]);
+}
+
+void keyspace_watch::run() {
+  for (;;) {
+    pollfd p[2] = {{sub_.fd(), POLLIN, 0}, {wake_[0], POLLIN, 0}};
+    ::poll(p, 2, 1000);  // the timeout only bounds a missed wake-up at shutdown
+    std::lock_guard<std::mutex> g(mtx_);
+    if (stop_) return;
+    drain();
+    cv_.notify_all();
+    if (broken_) return;
+  }
+}
+
+void keyspace_watch::drain() {
+  if (broken_) return;
+  const bool open = sub_.read_available();
+  while (auto r = sub_.next_buffered()) {
+    // ["message", channel, event] or ["subscribe", channel, count].
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) continue;
+    const std::string kind = text(r->element[0]), channel = text(r->element[1]);
+    if (channel.compare(0, channel_prefix.size(), channel_prefix) != 0) continue;
+    const std::string key = channel.substr(channel_prefix.size());
+    if (kind == "subscribe") subscribed_.insert(key);
+    else if (kind == "message" && ends_key(text(r->element[2]))) ++ends_[key];
+  }
+  if (!open) broken_ = true;
+}
+
+void keyspace_watch::subscribe(const std::string& key, std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> g(mtx_);
+  if (subscribed_.count(key)) return;
+  if (!broken_) sub_.send({"SUBSCRIBE", channel_prefix + key});
+  const bool ok = cv_.wait_for(g, timeout, [&] { return broken_ || subscribed_.count(key) > 0; });
+  if (!ok || broken_) sub_.fail("cannot subscribe to the keyspace notifications of key " + key);
+}
+
+uint64_t keyspace_watch::ends(const std::string& key) {
+  std::lock_guard<std::mutex> g(mtx_);
+  drain();
+  cv_.notify_all();  // what this read may concern a waiter too
+  return ends_[key];
+}
+
+uint64_t keyspace_watch::wait_end(const std::string& key, uint64_t seen,
+                                  std::chrono::steady_clock::time_point until) {
+  std::unique_lock<std::mutex> g(mtx_);
+  cv_.wait_until(g, until, [&] { return broken_ || ends_[key] > seen; });
+  return ends_[key];
+}
+
+bool keyspace_watch::broken() const {
+  std::lock_guard<std::mutex> g(mtx_);
+  return broken_;
+}
+
+}  // namespace serialake::redis
