@@ -29,17 +29,17 @@ bool ends_key(const std::string& event) { return event != "set" && event != "exp
 }  // namespace
 
 keyspace_watch::keyspace_watch(link sub, link& control) : sub_(std::move(sub)) {
-  std::string flags = text(control.command({"CONFIG", "GET", "notify-keyspace-events"})->element[1]);
-  if (!has_needed_flags(flags)) {
-    try {
-      control.command({"CONFIG", "SET", "notify-keyspace-events", flags + "Kgxe"});
-    } catch (const error& e) {
-      if (e.code() == errc::unavailable) throw;
-      throw error(errc::unavailable,
-                  "lock service " + control.uri() + " has keyspace notifications off (notify-keyspace-events '" +
-                      flags + "') and refused to enable them (" + e.message() +
-                      "): set notify-keyspace-events to include Kgxe (or KA)");
-    }
+  std::string flags;
+  try {
+    auto got = control.command({"CONFIG", "GET", "notify-keyspace-events"});
+    if (got->type == REDIS_REPLY_ARRAY && got->elements == 2) flags = text(got->element[1]);
+    if (!has_needed_flags(flags)) control.command({"CONFIG", "SET", "notify-keyspace-events", flags + "Kgxe"});
+  } catch (const error& e) {
+    if (e.code() == errc::unavailable) throw;
+    throw error(errc::unavailable, "lock service " + control.uri() +
+                                       " cannot be watched: keyspace notifications are needed and CONFIG "
+                                       "GET/SET notify-keyspace-events failed (" + e.message() +
+                                       "); configure notify-keyspace-events to include Kgxe (or KA)");
   }
   if (::pipe2(wake_, O_CLOEXEC) != 0) throw_io("cannot create a pipe for the Redis keyspace watch", errno);
   reader_ = std::thread([this] { run(); });
