@@ -37,6 +37,13 @@ constexpr int processes = 8, rows_per_process = 1000, rows_per_hold = 100;
   std::_Exit(0);
 }
 
+// Rows of `w` in the dataset, read-only.
+uint64_t rows(const std::string& dir) {
+  open_options ro;
+  ro.read_only = true;
+  return store::open(dir, ro)->snapshot()->length("w");
+}
+
 }  // namespace
 
 int contention(const std::string& dir, const std::string& uri) {
@@ -48,7 +55,7 @@ int contention(const std::string& dir, const std::string& uri) {
     if (!has_w) ds.create_tensor({"w", dtype::int64, "generic", {}});
     ds.close();
   }
-  const uint64_t before = store::open(dir, open_options{true})->snapshot()->length("w");
+  const uint64_t before = rows(dir);
   const auto t0 = std::chrono::steady_clock::now();
   pid_t pids[processes];
   for (int p = 0; p < processes; ++p)
@@ -60,7 +67,7 @@ int contention(const std::string& dir, const std::string& uri) {
     failed += !(WIFEXITED(st) && WEXITSTATUS(st) == 0);
   }
   const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  const uint64_t added = store::open(dir, open_options{true})->snapshot()->length("w") - before;
+  const uint64_t added = rows(dir) - before;
   std::printf("RESULT lock_contention lock=%s processes=%d rows=%llu seconds=%.2f rows_per_s=%.0f failed=%d\n",
               uri.empty() ? "file" : uri.c_str(), processes, static_cast<unsigned long long>(added), s,
               static_cast<double>(added) / s, failed);

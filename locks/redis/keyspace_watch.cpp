@@ -28,6 +28,8 @@ bool ends_key(const std::string& event) { return event != "set" && event != "exp
 
 }  // namespace
 
+std::string grants_channel(const std::string& key) { return key + ":grants"; }
+
 keyspace_watch::keyspace_watch(link sub, link& control) : sub_(std::move(sub)) {
   std::string flags;
   try {
@@ -78,20 +80,36 @@ void keyspace_watch::drain() {
     // ["message", channel, event] or ["subscribe", channel, count].
     if (r->type != REDIS_REPLY_ARRAY || r->elements != 3) continue;
     const std::string kind = text(r->element[0]), channel = text(r->element[1]);
-    if (channel.compare(0, channel_prefix.size(), channel_prefix) != 0) continue;
-    const std::string key = channel.substr(channel_prefix.size());
-    if (kind == "subscribe") subscribed_.insert(key);
-    else if (kind == "message" && ends_key(text(r->element[2]))) ++ends_[key];
+    if (kind == "subscribe") subscribed_.insert(channel);
+    if (kind != "message") continue;
+    if (channel.compare(0, channel_prefix.size(), channel_prefix) == 0) {
+      if (ends_key(text(r->element[2]))) ++ends_[channel.substr(channel_prefix.size())];
+    } else if (grants_.count(channel)) {
+      const std::string& key = grants_[channel];
+      last_grant_[key] = {text(r->element[2]), ends_[key]};
+    }
   }
   if (!open) broken_ = true;
 }
 
 void keyspace_watch::subscribe(const std::string& key, std::chrono::milliseconds timeout) {
+  const std::string events = channel_prefix + key, grants = grants_channel(key);
   std::unique_lock<std::mutex> g(mtx_);
-  if (subscribed_.count(key)) return;
-  if (!broken_) sub_.send({"SUBSCRIBE", channel_prefix + key});
-  const bool ok = cv_.wait_for(g, timeout, [&] { return broken_ || subscribed_.count(key) > 0; });
+  auto done = [&] { return subscribed_.count(events) && subscribed_.count(grants); };
+  if (done()) return;
+  grants_[grants] = key;
+  if (!broken_) sub_.send({"SUBSCRIBE", events, grants});
+  const bool ok = cv_.wait_for(g, timeout, [&] { return broken_ || done(); });
   if (!ok || broken_) sub_.fail("cannot subscribe to the keyspace notifications of key " + key);
+}
+
+uint64_t keyspace_watch::ends_at_grant(const std::string& key, const std::string& token,
+                                       std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> g(mtx_);
+  drain();
+  const bool ok = cv_.wait_for(g, timeout, [&] { return broken_ || last_grant_[key].first == token; });
+  if (!ok || broken_) sub_.fail("the grant of key " + key + " was not announced on " + grants_channel(key));
+  return last_grant_[key].second;
 }
 
 uint64_t keyspace_watch::ends(const std::string& key) {

@@ -22,6 +22,11 @@
 
 namespace serialake::redis {
 
+/// The Pub/Sub channel on which a grant of `key` is announced (its token), right
+/// after the SET that took it, by the script that writes the holder record:
+/// events of the key before the announcement are older than the grant.
+std::string grants_channel(const std::string& key);
+
 /// The watch of one server (see above). Thread-safe.
 class keyspace_watch {
  public:
@@ -32,13 +37,15 @@ class keyspace_watch {
   keyspace_watch(const keyspace_watch&) = delete;
   keyspace_watch& operator=(const keyspace_watch&) = delete;
 
-  /// Subscribes to `key`'s keyspace channel once; returns when the server has
-  /// confirmed it (errc::unavailable after the timeout or if the connection broke).
+  /// Subscribes to `key`'s keyspace channel and grants_channel(key) once;
+  /// returns when the server has confirmed both (errc::unavailable after the timeout or if the connection broke).
   void subscribe(const std::string& key, std::chrono::milliseconds timeout);
-  /// How many times `key` ended so far, counting every notification the server
-  /// had sent before a reply that this process has since read on another
-  /// connection (what the socket holds is read first).
+  /// How many times `key` ended so far (what the socket holds is read first).
   uint64_t ends(const std::string& key);
+  /// How many times `key` had ended when the grant `token` was announced on
+  /// grants_channel(key): the ends before it belong to earlier holders, those
+  /// after it to this grant. Waits for the announcement up to `timeout`.
+  uint64_t ends_at_grant(const std::string& key, const std::string& token, std::chrono::milliseconds timeout);
   /// Waits until `key` has ended more than `seen` times, the connection broke or
   /// `until`; returns the count.
   uint64_t wait_end(const std::string& key, uint64_t seen, std::chrono::steady_clock::time_point until);
@@ -55,8 +62,10 @@ class keyspace_watch {
   int wake_[2] = {-1, -1};
   bool stop_ = false;
   bool broken_ = false;
-  std::set<std::string> subscribed_;
+  std::set<std::string> subscribed_;  // channels
   std::map<std::string, uint64_t> ends_;
+  std::map<std::string, std::string> grants_;  // grants channel -> key
+  std::map<std::string, std::pair<std::string, uint64_t>> last_grant_;  // key -> token, ends then
   std::thread reader_;
 };
 

@@ -15,6 +15,10 @@
 //                  e.g. redis-py's, or one being written).
 //   K:generation   the fencing generation: INCR after every serialake grant
 //                  (no TTL; it must outlive the locks).
+// and the Pub/Sub channel K:grants, on which the script that writes K:holder
+// publishes the grant's token: keyspace events of K before it are older than
+// the grant (a lazy expiry during our own SET, an earlier holder's DEL), those
+// after it end the grant.
 //
 // Lease. A writer's grant lasts the TTL (redis_options::ttl, by default
 // lock_settings::validity, 10 s) from its SET, each heartbeat's extend restarts
@@ -84,7 +88,8 @@ return 1
 
 // Right after SET NX, in the same round trip: if K holds our token, take the
 // next generation and write K:holder. KEYS: K, K:holder, K:generation; ARGV:
-// token, holder JSON, ttl ms ("0": none). The generation, or 0: not ours.
+// token, holder JSON, ttl ms ("0": none), grants channel. Announces the grant
+// (keyspace_watch::ends_at_grant). The generation, or 0: not ours.
 const char* granted_script = R"(
 if redis.call('get', KEYS[1]) ~= ARGV[1] then
   return 0
@@ -95,6 +100,7 @@ if ARGV[3] ~= '0' then
 else
   redis.call('set', KEYS[2], ARGV[2])
 end
+redis.call('publish', ARGV[4], ARGV[1])
 return gen
 )";
 
@@ -299,7 +305,7 @@ class redis_backend : public lock_backend, public std::enable_shared_from_this<r
     std::vector<std::string> set{"SET", g.key, g.token, "NX"};
     if (ttl.count() > 0) set.insert(set.end(), {"PX", std::to_string(ttl.count())});
     const auto granted = eval(granted_script, {g.key, g.key + ":holder", g.key + ":generation"},
-                              {g.token, record, std::to_string(ttl.count())});
+                              {g.token, record, std::to_string(ttl.count()), redis::grants_channel(g.key)});
     const auto deadline = std::chrono::steady_clock::now() + s.timeout;
     bool told = false;
     for (;;) {
@@ -308,9 +314,7 @@ class redis_backend : public lock_backend, public std::enable_shared_from_this<r
       auto r = run({set, granted});
       if (r[1]->integer > 0) {
         g.generation = g.who.generation = static_cast<uint64_t>(r[1]->integer);
-        // Notifications of K's earlier life that were sent before our SET are
-        // read now, so they cannot be taken for the end of ours.
-        g.ends = g.watch->ends(g.key);
+        g.ends = g.watch->ends_at_grant(g.key, g.token, opts_.connect_timeout);
         return g;
       }
       auto info = run({{"MGET", g.key, g.key + ":holder", g.key + ":generation"}, {"PTTL", g.key}});

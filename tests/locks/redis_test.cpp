@@ -215,15 +215,15 @@ TEST_CASE("an unreachable server fails with unavailable naming the URI, within t
   CHECK_THAT(msg, Catch::Contains(hung));
   ::close(silent);
 
-  auto r = cli({"append", "--lock", uri, ds}, "{\"w\": 1}\n");
+  auto r = test::cli({"append", "--lock", uri, ds}, "{\"w\": 1}\n");
   CHECK(r.status == 69);
   CHECK_THAT(r.err, Catch::Contains(uri));
   // The same through SERIALAKE_LOCK; a malformed URI is a usage error.
   ::setenv("SERIALAKE_LOCK", uri.c_str(), 1);
-  auto e = cli({"commit", ds, "-m", "x"});
+  auto e = test::cli({"commit", ds, "-m", "x"});
   ::unsetenv("SERIALAKE_LOCK");
   CHECK(e.status == 69);
-  CHECK(cli({"append", "--lock", "redis://", ds}).status == 64);
+  CHECK(test::cli({"append", "--lock", "redis://", ds}).status == 64);
 }
 
 // Kills: a CLI that ignores --lock (append would take the file lock and succeed,
@@ -234,14 +234,14 @@ TEST_CASE("CLI: --lock takes the Redis lock for append, lock, unlock and commit"
   const std::string ds = make_dataset(t);
   const std::string uri = srv.uri("cli");
   auto held = lock_backend_for(uri)->acquire(ds, {});
-  auto r = cli({"append", "--lock", uri, ds}, "{\"w\": 1}\n");
+  auto r = test::cli({"append", "--lock", uri, ds}, "{\"w\": 1}\n");
   CHECK(r.status == 75);
   CHECK_THAT(r.err, Catch::Contains("writer pid " + std::to_string(::getpid())));
   held->release();
-  CHECK(cli({"append", "--lock", uri, ds}, "{\"w\": 1}\n").status == 0);
-  CHECK(cli({"lock", "--lock", uri, ds}).status == 0);
-  CHECK(cli({"commit", "--lock", uri, ds, "-m", "x"}).status == 75);
-  CHECK(cli({"commit", ds, "-m", "file lock is another lock"}).status == 0);
-  CHECK(cli({"unlock", "--lock", uri, ds}).status == 0);
-  CHECK(cli({"commit", "--lock", uri, ds, "-m", "y"}).status == 0);
+  CHECK(test::cli({"append", "--lock", uri, ds}, "{\"w\": 1}\n").status == 0);
+  CHECK(test::cli({"lock", "--lock", uri, ds}).status == 0);
+  CHECK(test::cli({"commit", "--lock", uri, ds, "-m", "x"}).status == 75);
+  CHECK(test::cli({"commit", ds, "-m", "file lock is another lock"}).status == 0);
+  CHECK(test::cli({"unlock", "--lock", uri, ds}).status == 0);
+  CHECK(test::cli({"commit", "--lock", uri, ds, "-m", "y"}).status == 0);
 }
