@@ -33,6 +33,7 @@
 
 #include "serialake/locks/redis.hpp"
 
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -41,7 +42,6 @@
 #include <filesystem>
 #include <mutex>
 #include <optional>
-#include <random>
 
 #include "core/clock.hpp"
 #include "core/file_io.hpp"
@@ -119,10 +119,12 @@ return redis.call('incr', KEYS[2])
 )";
 
 std::string random_token() {  // 32 hex digits, as uuid1().hex
-  std::random_device rd;
-  char buf[33];
-  std::snprintf(buf, sizeof buf, "%08x%08x%08x%08x", rd(), rd(), rd(), rd());
-  return buf;
+  unsigned char b[16];
+  if (::getrandom(b, sizeof b, 0) != static_cast<ssize_t>(sizeof b)) throw_io("getrandom for a lock token", errno);
+  static const char* hex = "0123456789abcdef";
+  std::string t;
+  for (unsigned char c : b) t += {hex[c >> 4], hex[c & 15]};
+  return t;
 }
 
 std::vector<std::string> eval(const char* script, std::vector<std::string> keys, std::vector<std::string> args) {

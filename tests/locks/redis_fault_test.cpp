@@ -88,6 +88,11 @@ void check_rows(const std::string& ds, const std::vector<int64_t>& want) {
     CHECK(st->snapshot()->read("w", i).as<int64_t>()[0] == want[i]);
   CHECK(st->verify().empty());
   CHECK_FALSE(st->damage());
+  // Every commit carries a larger generation than the one before, even when the
+  // server lost K:generation (restart): raise_generation lifts it.
+  auto log = st->log(true);
+  for (size_t i = 1; i < log.size(); ++i) CHECK(log[i].lock_gen >= log[i - 1].lock_gen);
+  CHECK(log.back().lock_gen > log.front().lock_gen);
 }
 
 // The new writer B: opens with a fresh backend, commits `w`, closes.
@@ -103,8 +108,10 @@ void new_writer_commits(const redis_server& srv, const std::string& ds, int64_t 
 
 // Kills: a holder that notices a stopped server only when its TTL runs out
 // (lost would come 2 s later, after the restarted server let B in), a check()
-// that ignores the broken notification connection (A's late commit would land).
-TEST_CASE("server stopped and restarted empty: the holder loses the lock at once; its late commit is refused") {
+// that ignores the broken notification connection (A's late commit would land),
+// a raise_generation that does nothing (B's commit would carry generation 1,
+// the restarted server's first, not more than A's).
+TEST_CASE("server stopped and restarted empty: the holder loses the lock at once, its late commit is refused") {
   redis_server srv;
   temp_dir t;
   const std::string ds = t / "ds";
@@ -160,10 +167,11 @@ TEST_CASE("server paused past the TTL: the holder's lease ends before the server
   check_rows(ds, {1, 2});
 }
 
-// Kills: a check() without the lease deadline (the resumed holder's commit would
-// pass the lock check; only the log's fence would stop it), a waiter that does
-// not wake on the key's expiry (B would time out).
-TEST_CASE("a holder SIGSTOPped past the TTL: the waiter gets the key on expiry; the holder's late commit is refused") {
+// Kills: a check() that heeds neither its lease deadline nor the key's expiry
+// notification (the resumed holder's commit would pass the lock check; only the
+// log's fence would stop it, with another error), a waiter that does not wake on
+// the key's expiry (B would time out).
+TEST_CASE("a holder SIGSTOPped past the TTL: the waiter gets the key on expiry, the holder's late commit is refused") {
   redis_server srv;
   temp_dir t;
   const std::string ds = t / "ds";

@@ -96,7 +96,7 @@ TEST_CASE("acquire, locked naming the holder, holder(), release, a larger genera
 // Kills: a waiter that sleeps until its timeout or the key's TTL instead of being
 // woken by the release's keyspace notification (it would take 20 s, not < 5 s);
 // a waiter that never gives up (the 300 ms waiter).
-TEST_CASE("a waiter is woken by the release; one whose timeout runs out fails locked") {
+TEST_CASE("a waiter is woken by the release, one whose timeout runs out fails locked") {
   redis_server srv;
   temp_dir t;
   const std::string ds = make_dataset(t);
@@ -161,7 +161,7 @@ TEST_CASE("redis-py's Lock on the same key excludes serialake, and serialake exc
 
 // Kills: a maintenance key with a TTL (PTTL would not be -1), unlock without
 // --force of a live writer, a forced unlock the writer does not notice.
-TEST_CASE("maintenance lock: no TTL, excludes writers until unlock; unlock --force breaks a live writer") {
+TEST_CASE("maintenance lock: no TTL, excludes writers until unlock, unlock --force breaks a live writer") {
   redis_server srv;
   temp_dir t;
   const std::string ds = make_dataset(t);
@@ -187,7 +187,7 @@ TEST_CASE("maintenance lock: no TTL, excludes writers until unlock; unlock --for
 
 // Kills: a missing connect or command timeout (the silent listener would hang
 // the acquire), an error without the URI, a CLI that maps it to another status.
-TEST_CASE("an unreachable server fails with unavailable naming the URI, within the connect timeout; CLI exit 69") {
+TEST_CASE("an unreachable server fails with unavailable naming the URI, within the connect timeout, CLI exit 69") {
   temp_dir t;
   const std::string ds = make_dataset(t);
   const uint16_t closed = free_port();
