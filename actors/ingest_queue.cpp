@@ -1,5 +1,7 @@
 #include "actors/ingest_queue.hpp"
 
+#include "actors/fork.hpp"
+
 namespace serialake::detail {
 namespace {
 
@@ -45,7 +47,7 @@ uint64_t op_bytes(const append_op& op) noexcept {
 
 ingest_queue::ingest_queue(uint64_t bound, std::optional<std::chrono::milliseconds> timeout,
                            uint64_t batch_bytes)
-  : bound_(bound), batch_bytes_(batch_bytes), timeout_(timeout) {}
+  : bound_(bound), batch_bytes_(batch_bytes), timeout_(timeout), forks_(fork_generation()) {}
 
 // Waiter and notifier form a store-buffering pair. The waiter stores `count`,
 // then loads the state it waits on (an op's state, queued_); the notifier

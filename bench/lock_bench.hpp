@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 
 namespace serialake::bench {
 

@@ -50,7 +50,7 @@ int main(int argc, char** argv) {
                  "measure lock hand-over after release and after SIGKILL, this many times each");
   std::string lock_uri;
   app.add_option("--lock", lock_uri,
-                 "with --lock-latency: also measure this lock service (redis://host:port[/key])");
+                 "with --lock-latency: also measure this lock service (redis://host:port[/key], zk://...)");
   app.add_option("--reps", m.reps, "matrix: repetitions per cell")->capture_default_str();
   app.add_option("--stores", m.stores, "matrix: stores")->delimiter(',');
   app.add_option("--modes", m.modes, "matrix: modes")->delimiter(',');

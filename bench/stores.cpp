@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "core/file_io.hpp"
 #include "core/store.hpp"
 

@@ -10,7 +10,7 @@
 #include <future>
 #include <mutex>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "core/store.hpp"
 #include "serialake/locks/redis.hpp"
 #include "tests/expect_code.hpp"
@@ -24,10 +24,17 @@ using namespace std::chrono_literals;
 
 namespace {
 
+// Rows and a dataset as lock_child (tests/actors/lock_child.cpp) writes them.
 row make_row(int64_t w) {
   row r;
   r.emplace_back("w", sample::scalar<int64_t>(dtype::int64, w));
+  r.emplace_back("s", sample::of_text("row " + std::to_string(w)));
   return r;
+}
+
+std::string make_dataset(const temp_dir& t) {
+  store::initialize(t / "ds", {{"w", dtype::int64, "generic", {}}, {"s", dtype::text, "text", {}}});
+  return t / "ds";
 }
 
 // The Redis backend, passed through, telling the test when the lock actor's
@@ -114,8 +121,7 @@ void new_writer_commits(const redis_server& srv, const std::string& ds, int64_t 
 TEST_CASE("server stopped and restarted empty: the holder loses the lock at once, its late commit is refused") {
   redis_server srv;
   temp_dir t;
-  const std::string ds = t / "ds";
-  store::initialize(ds, {{"w", dtype::int64, "generic", {}}});
+  const std::string ds = make_dataset(t);
   auto observer = std::make_shared<observed_backend>(redis_lock_backend(parse_lock_uri(srv.uri("f"))));
   auto lost = observer->lost();
   engine eng;
@@ -143,8 +149,7 @@ TEST_CASE("server stopped and restarted empty: the holder loses the lock at once
 TEST_CASE("server paused past the TTL: the holder's lease ends before the server can grant the key again") {
   redis_server srv;
   temp_dir t;
-  const std::string ds = t / "ds";
-  store::initialize(ds, {{"w", dtype::int64, "generic", {}}});
+  const std::string ds = make_dataset(t);
   redis_options o;
   o.connect_timeout = 300ms;
   auto observer = std::make_shared<observed_backend>(redis_lock_backend(parse_lock_uri(srv.uri("f")), o));
@@ -174,9 +179,8 @@ TEST_CASE("server paused past the TTL: the holder's lease ends before the server
 TEST_CASE("a holder SIGSTOPped past the TTL: the waiter gets the key on expiry, the holder's late commit is refused") {
   redis_server srv;
   temp_dir t;
-  const std::string ds = t / "ds";
-  store::initialize(ds, {{"w", dtype::int64, "generic", {}}});
-  child holder({SERIALAKE_REDIS_CHILD, "fenced", srv.uri("f"), ds, "1000"});
+  const std::string ds = make_dataset(t);
+  child holder({SERIALAKE_LOCK_CHILD, "fenced", ds, srv.uri("f"), "1000"});
   REQUIRE(holder.line() == "ready");
   holder.kill(SIGSTOP);
   new_writer_commits(srv, ds, 2);  // waits (up to 10 s) for the key to expire

@@ -1,18 +1,16 @@
-// The other process of the Redis fault tests:
-//   fenced URI DIR TTL_MS   open DIR locked by the Redis lock at URI (TTL and
-//                           validity TTL_MS, heartbeat TTL_MS/10), commit a row,
-//                           print "ready", wait for a stdin line, try to commit
-//                           another row, print "committed" or "error <code>: ..."
+// A writer holding a dataset's ZooKeeper lock, for the fault tests:
+//   zookeeper_lock_child URI DIR
+// opens DIR for write under the ZooKeeper lock URI (session timeout 1 s,
+// heartbeat 100 ms), commits row 1, prints "ready", waits for a stdin line,
+// tries to commit row 2 and prints "committed" or "error <errc>: <message>".
 
 #include <unistd.h>
 
-#include <chrono>
 #include <iostream>
 #include <string>
 
-#include "actors/dataset.hpp"
-#include "serialake/lock_uri.hpp"
-#include "serialake/locks/redis.hpp"
+#include "serialake/dataset.hpp"
+#include "serialake/locks/zookeeper.hpp"
 
 using namespace serialake;
 
@@ -32,15 +30,15 @@ row make_row(int64_t w) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 5 || std::string(argv[1]) != "fenced") return 64;
+  if (argc != 3) return 64;
   try {
-    const std::chrono::milliseconds ttl(std::stoll(argv[4]));
+    zookeeper_options zo;
+    zo.session_timeout = std::chrono::milliseconds(1000);
     engine eng;
     dataset_options o;
-    o.locking = redis_lock_backend(parse_lock_uri(argv[2]));
-    o.lock_validity = ttl;
-    o.lock_heartbeat = ttl / 10;
-    auto ds = eng.open(argv[3], o);
+    o.locking = zookeeper_lock_backend(parse_lock_uri(argv[1]), zo);
+    o.lock_heartbeat = std::chrono::milliseconds(100);
+    auto ds = eng.open(argv[2], o);
     ds.append_row(make_row(1));
     ds.flush();
     say("ready");
