@@ -86,7 +86,13 @@ void keyspace_watch::drain() {
       if (ends_key(text(r->element[2]))) ++ends_[channel.substr(channel_prefix.size())];
     } else if (grants_.count(channel)) {
       const std::string& key = grants_[channel];
-      last_grant_[key] = {text(r->element[2]), ends_[key]};
+      const std::string token = text(r->element[2]);
+      announced_[key][token] = ends_[key];
+      announced_order_.emplace_back(key, token);
+      if (announced_order_.size() > 1024) {
+        announced_[announced_order_.front().first].erase(announced_order_.front().second);
+        announced_order_.pop_front();
+      }
     }
   }
   if (!open) broken_ = true;
@@ -105,11 +111,26 @@ void keyspace_watch::subscribe(const std::string& key, std::chrono::milliseconds
 
 uint64_t keyspace_watch::ends_at_grant(const std::string& key, const std::string& token,
                                        std::chrono::milliseconds timeout) {
+  // Usually it is here already. If not, we read the socket ourselves, holding
+  // mtx_ so that the reader thread cannot take the bytes meanwhile: no hand-off
+  // between threads.
+  const auto until = std::chrono::steady_clock::now() + timeout;
   std::unique_lock<std::mutex> g(mtx_);
-  drain();
-  const bool ok = cv_.wait_for(g, timeout, [&] { return broken_ || last_grant_[key].first == token; });
-  if (!ok || broken_) sub_.fail("the grant of key " + key + " was not announced on " + grants_channel(key));
-  return last_grant_[key].second;
+  for (;;) {
+    drain();
+    if (broken_ || announced_[key].count(token)) break;
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+    if (left.count() < 0) break;
+    pollfd p{sub_.fd(), POLLIN, 0};
+    ::poll(&p, 1, static_cast<int>(left.count()) + 1);
+  }
+  cv_.notify_all();
+  auto& mine = announced_[key];
+  auto it = mine.find(token);
+  if (it == mine.end()) sub_.fail("the grant of key " + key + " was not announced on " + grants_channel(key));
+  const uint64_t ends = it->second;
+  mine.erase(it);  // its entry in announced_order_ goes when it is the oldest
+  return ends;
 }
 
 uint64_t keyspace_watch::ends(const std::string& key) {

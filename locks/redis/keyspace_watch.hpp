@@ -11,6 +11,7 @@
 
 #include <chrono>
 #include <condition_variable>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -22,8 +23,8 @@
 
 namespace serialake::redis {
 
-/// The Pub/Sub channel on which a grant of `key` is announced (its token), right
-/// after the SET that took it, by the script that writes the holder record:
+/// The Pub/Sub channel on which a grant of `key` is announced (its token) by the
+/// script that takes the key (locks/redis/redis_lock.cpp), in the same step:
 /// events of the key before the announcement are older than the grant.
 std::string grants_channel(const std::string& key);
 
@@ -44,7 +45,8 @@ class keyspace_watch {
   uint64_t ends(const std::string& key);
   /// How many times `key` had ended when the grant `token` was announced on
   /// grants_channel(key): the ends before it belong to earlier holders, those
-  /// after it to this grant. Waits for the announcement up to `timeout`.
+  /// after it to this grant. Waits for the announcement up to `timeout`
+  /// (errc::unavailable); each announcement is claimed once.
   uint64_t ends_at_grant(const std::string& key, const std::string& token, std::chrono::milliseconds timeout);
   /// Waits until `key` has ended more than `seen` times, the connection broke or
   /// `until`; returns the count.
@@ -65,7 +67,10 @@ class keyspace_watch {
   std::set<std::string> subscribed_;  // channels
   std::map<std::string, uint64_t> ends_;
   std::map<std::string, std::string> grants_;  // grants channel -> key
-  std::map<std::string, std::pair<std::string, uint64_t>> last_grant_;  // key -> token, ends then
+  // Announced grants not yet claimed: key -> token -> ends then. Other
+  // processes' grants are never claimed: the oldest go beyond 1,024.
+  std::map<std::string, std::map<std::string, uint64_t>> announced_;
+  std::deque<std::pair<std::string, std::string>> announced_order_;
   std::thread reader_;
 };
 

@@ -5,18 +5,19 @@
 // the dataset's canonical path):
 //   K              the lock itself, as redis-py's Lock keeps it: a 32-hex-digit
 //                  token, SET K token NX PX ttl by a writer (no PX: a maintenance
-//                  lock, held until unlock); released and extended only by
-//                  compare-token scripts (release_script, extend_script). A
-//                  redis-py Lock("K") and serialake exclude each other.
-//   K:holder       who holds it, JSON written right after acquiring, with the
+//                  lock, held until unlock), inside acquire_script; released and
+//                  extended only by compare-token scripts (release_script,
+//                  extend_script). A redis-py Lock("K") and serialake exclude
+//                  each other.
+//   K:holder       who holds it, JSON written in the same script, with the
 //                  same TTL: {"kind": "writer"|"maintenance", "host": h, "pid": p,
 //                  "since_ms": t, "token": token}; the token ties it to the grant
 //                  of K (a K without a matching K:holder is another client's,
-//                  e.g. redis-py's, or one being written).
+//                  e.g. redis-py's).
 //   K:generation   the fencing generation: INCR after every serialake grant
 //                  (no TTL; it must outlive the locks).
-// and the Pub/Sub channel K:grants, on which the script that writes K:holder
-// publishes the grant's token: keyspace events of K before it are older than
+// and the Pub/Sub channel K:grants, on which acquire_script publishes the
+// grant's token: keyspace events of K before it are older than
 // the grant (a lazy expiry during our own SET, an earlier holder's DEL), those
 // after it end the grant.
 //
@@ -86,12 +87,20 @@ redis.call('pexpire', KEYS[2], ARGV[2])
 return 1
 )";
 
-// Right after SET NX, in the same round trip: if K holds our token, take the
-// next generation and write K:holder. KEYS: K, K:holder, K:generation; ARGV:
-// token, holder JSON, ttl ms ("0": none), grants channel. Announces the grant
-// (keyspace_watch::ends_at_grant). The generation, or 0: not ours.
-const char* granted_script = R"(
-if redis.call('get', KEYS[1]) ~= ARGV[1] then
+// Acquire: redis-py's SET K token NX PX ttl (no PX: a maintenance lock) and, if
+// it took the key, in the same atomic step: INCR K:generation, K:holder written,
+// the grant announced on K:grants (keyspace_watch::ends_at_grant). One script, so
+// no K ever exists without its holder record and generation, and acquire is one
+// round trip. KEYS: K, K:holder, K:generation; ARGV: token, holder JSON, ttl ms
+// ("0": none), grants channel. The generation, or 0: K is held.
+const char* acquire_script = R"(
+local took
+if ARGV[3] ~= '0' then
+  took = redis.call('set', KEYS[1], ARGV[1], 'NX', 'PX', ARGV[3])
+else
+  took = redis.call('set', KEYS[1], ARGV[1], 'NX')
+end
+if not took then
   return 0
 end
 local gen = redis.call('incr', KEYS[3])
@@ -165,9 +174,9 @@ class redis_lock : public dataset_lock {
  public:
   redis_lock(std::shared_ptr<redis_backend> b, std::string key, std::string token, uint64_t gen,
              std::chrono::milliseconds ttl, std::chrono::steady_clock::time_point sent,
-             std::shared_ptr<redis::keyspace_watch> w, uint64_t ends)
+             std::shared_ptr<redis::keyspace_watch> w, std::chrono::milliseconds wait)
     : b_(std::move(b)), key_(std::move(key)), token_(std::move(token)), gen_(gen), ttl_(ttl),
-      deadline_(sent + ttl - ttl / 10), watch_(std::move(w)), ends_(ends) {}
+      deadline_(sent + ttl - ttl / 10), watch_(std::move(w)), wait_(wait) {}
   ~redis_lock() override { release(); }
   uint64_t generation() const override {
     std::lock_guard<std::mutex> g(mtx_);
@@ -192,7 +201,11 @@ class redis_lock : public dataset_lock {
   std::chrono::milliseconds ttl_;
   std::chrono::steady_clock::time_point deadline_;
   std::shared_ptr<redis::keyspace_watch> watch_;
-  uint64_t ends_;  // the watch's count of K's ends when we got it
+  std::chrono::milliseconds wait_;  // for the grant's announcement
+  // The watch's count of K's ends at our grant's announcement: learnt at the
+  // first check (the announcement is in flight when acquire returns; by the
+  // first commit it has long arrived), so acquire does not wait for it.
+  std::optional<uint64_t> ends_;
   std::string lost_;  // why the grant was lost ("": not lost)
   bool released_ = false;
 };
@@ -205,7 +218,7 @@ class redis_backend : public lock_backend, public std::enable_shared_from_this<r
     auto ttl = opts_.ttl.count() > 0 ? opts_.ttl : s.validity;
     grant g = take(path, s, "writer", ttl);
     return std::make_unique<redis_lock>(shared_from_this(), g.key, g.token, g.generation, ttl, g.sent,
-                                        g.watch, g.ends);
+                                        g.watch, opts_.connect_timeout);
   }
 
   lock_holder lock(const std::string& path, const lock_settings& s) override {
@@ -251,7 +264,6 @@ class redis_backend : public lock_backend, public std::enable_shared_from_this<r
     lock_holder who;
     std::chrono::steady_clock::time_point sent;
     std::shared_ptr<redis::keyspace_watch> watch;
-    uint64_t ends = 0;
   };
 
   redis::link connect() const {
@@ -304,19 +316,16 @@ class redis_backend : public lock_backend, public std::enable_shared_from_this<r
     // Subscribed before the first SET: an end of K after it cannot be missed.
     g.watch = watch();
     g.watch->subscribe(g.key, opts_.connect_timeout);
-    std::vector<std::string> set{"SET", g.key, g.token, "NX"};
-    if (ttl.count() > 0) set.insert(set.end(), {"PX", std::to_string(ttl.count())});
-    const auto granted = eval(granted_script, {g.key, g.key + ":holder", g.key + ":generation"},
+    const auto acquire = eval(acquire_script, {g.key, g.key + ":holder", g.key + ":generation"},
                               {g.token, record, std::to_string(ttl.count()), redis::grants_channel(g.key)});
     const auto deadline = std::chrono::steady_clock::now() + s.timeout;
     bool told = false;
     for (;;) {
       const uint64_t seen = g.watch->ends(g.key);
       g.sent = std::chrono::steady_clock::now();
-      auto r = run({set, granted});
-      if (r[1]->integer > 0) {
-        g.generation = g.who.generation = static_cast<uint64_t>(r[1]->integer);
-        g.ends = g.watch->ends_at_grant(g.key, g.token, opts_.connect_timeout);
+      auto r = run({acquire});
+      if (r[0]->integer > 0) {
+        g.generation = g.who.generation = static_cast<uint64_t>(r[0]->integer);
         return g;
       }
       auto info = run({{"MGET", g.key, g.key + ":holder", g.key + ":generation"}, {"PTTL", g.key}});
@@ -354,7 +363,14 @@ void redis_lock::check_locked() {
   if (!lost_.empty()) lost(lost_);
   if (released_) lost("it was released");
   if (watch_->broken()) lost("the connection to the lock service broke (a restarted server may have lost the key)");
-  if (watch_->ends(key_) != ends_) lost("the key was deleted, expired or replaced");
+  if (!ends_) {
+    try {
+      ends_ = watch_->ends_at_grant(key_, token_, wait_);
+    } catch (const error&) {
+      lost("its grant was never announced on " + redis::grants_channel(key_) + ", so its end cannot be seen");
+    }
+  }
+  if (watch_->ends(key_) != *ends_) lost("the key was deleted, expired or replaced");
   if (std::chrono::steady_clock::now() > deadline_)
     lost("no heartbeat renewed its " + std::to_string(ttl_.count()) + " ms TTL in time");
 }
