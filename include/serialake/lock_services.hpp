@@ -10,7 +10,8 @@
 namespace serialake {
 
 /// The backend a lock URI names, with its default options: redis://host[:port][/key]
-/// (serialake/locks/redis.hpp), zk://host[:port][/path] (serialake/locks/zookeeper.hpp). Throws errc::invalid_argument for a malformed URI
+/// (serialake/locks/redis.hpp), zk://host[:port][/path] (serialake/locks/zookeeper.hpp),
+/// etcd://host[:port][/prefix] (serialake/locks/etcd.hpp). Throws errc::invalid_argument for a malformed URI
 /// or a service this build does not include. Connects lazily: an unreachable
 /// service fails at the first acquire with errc::unavailable naming the URI.
 std::shared_ptr<lock_backend> lock_backend_for(const std::string& uri);
