@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "bench/run.hpp"
+#include "bench/stores.hpp"
 
 using namespace serialake::bench;
 
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
   bool matrix = false;
   int lock_reps = 0;
   matrix_options m;
-  app.add_option("--store", c.store, "serialake | core | ideal | naive")->capture_default_str();
+  app.add_option("--store", c.store, store_names)->capture_default_str();
   app.add_option("--mode", mode, "buffered | durable")->capture_default_str()
       ->check(CLI::IsMember({"buffered", "durable"}));
   app.add_option("--threads", c.threads, "producer threads (T)")->capture_default_str()
