@@ -1,5 +1,8 @@
 #include "actors/ingest_queue.hpp"
 
+#include <algorithm>
+#include <thread>
+
 namespace serialake::detail {
 namespace {
 
@@ -8,13 +11,8 @@ append_op* const closed_marker = reinterpret_cast<append_op*>(alignof(append_op)
 
 constexpr uint64_t malloc_overhead = 16;
 
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
+// How long a waiting thread spins for its result before it sleeps (see wait_done).
+constexpr std::chrono::microseconds spin_limit{1000};
 
 uint64_t heap_bytes(const std::string& s) noexcept {
   return s.capacity() > 15 ? s.capacity() + 1 + malloc_overhead : 0;
@@ -174,7 +172,9 @@ append_op* ingest_queue::take_within(std::chrono::nanoseconds d) noexcept {
   auto deadline = std::chrono::steady_clock::now() + d;
   while (head_.load(std::memory_order_relaxed) == nullptr) {
     if (std::chrono::steady_clock::now() >= deadline) return nullptr;
-    cpu_relax();
+    // Not a busy pause: on a loaded machine the producer we wait for may share
+    // this core, and a pause loop would keep it off for all of `d`.
+    std::this_thread::yield();
   }
   return take_all();
 }
@@ -196,10 +196,29 @@ void ingest_queue::release(uint64_t bytes) {
 
 void ingest_queue::notify_done() { done_.notify(mtx_); }
 
+// The second hand-off of an append (actor to waiter) costs a thread wake-up when
+// the waiter sleeps: tens of microseconds on a VM, whose idle vCPU must be woken
+// by the host, against ~0.1-2 ms for the commit it waited for. So one waiter at
+// a time spins for its result up to spin_limit, which covers a durable commit on
+// this disk most of the time, and sleeps only after that (the others sleep at
+// once: more spinners would take the cores from the actor). A spinning waiter is
+// not counted in done_, so completing its op costs the actor no notify either.
 bool ingest_queue::wait_done(const append_op& op, std::optional<std::chrono::nanoseconds> d) {
   auto done = [&] { return op.state.load(std::memory_order_acquire) != append_op::pending; };
   if (done()) return true;
   hurry();
+  if (!spinning_.exchange(true, std::memory_order_acquire)) {
+    const auto start = std::chrono::steady_clock::now();
+    const auto limit = d ? std::min<std::chrono::nanoseconds>(*d, spin_limit) : spin_limit;
+    bool ready = false;
+    for (auto now = start; now - start < limit; now = std::chrono::steady_clock::now()) {
+      if ((ready = done())) break;
+      std::this_thread::yield();  // the actor or another process may need this core
+    }
+    spinning_.store(false, std::memory_order_release);
+    if (ready) return true;
+    if (d) d = *d - std::min<std::chrono::nanoseconds>(*d, std::chrono::steady_clock::now() - start);
+  }
   std::unique_lock<std::mutex> lk(mtx_);
   return done_.wait(lk, d, done);
 }

@@ -14,6 +14,8 @@
 // end_drain it wakes itself if anything came in. Nothing is stranded: whenever
 // the stack is non-empty, the push that made it non-empty has woken the actor or
 // found it draining, and a woken actor takes now or arms its timer.
+// A waiting thread spins a bounded time for its result before it sleeps, so the
+// actor's completion reaches it without a wake-up (see wait_done).
 // Real-time order holds: an op pushed after another op's future completed was
 // pushed after that op was taken, so it is applied later and gets a higher index.
 //
@@ -116,7 +118,7 @@ class ingest_queue {
   void notify_done();
 
   /// Future: blocks until `op` has a result (hurrying the actor), at most `d`
-  /// if given; false on timeout.
+  /// if given; false on timeout. Spins a while before it sleeps (one waiter at a time).
   bool wait_done(const append_op& op, std::optional<std::chrono::nanoseconds> d = std::nullopt);
 
   /// Bytes reserved right now (pushed, not yet applied).
@@ -134,6 +136,7 @@ class ingest_queue {
   std::atomic<uint64_t> fresh_{0};     // bytes pushed since the last take
   std::atomic<bool> hurried_{false};   // a waiter asked for a take; reset by take_all
   std::atomic<bool> draining_{false};  // between begin_drain and end_drain
+  std::atomic<bool> spinning_{false};  // a waiter spins for its result (wait_done)
   std::function<void()> wake_ = [] {};
   const uint64_t bound_;
   const uint64_t batch_bytes_;
