@@ -5,19 +5,15 @@
 #include <leveldb/write_batch.h>
 
 #include <atomic>
-#include <stdexcept>
 
-#include "bench/peers.hpp"
+#include "bench/peer_kv.hpp"
 
 namespace serialake::bench {
 namespace {
 
 std::string db_dir(const std::string& dir) { return dir + "/leveldb"; }
 
-// `what` stays a literal: check() runs on every append.
-void check(const leveldb::Status& s, const char* what) {
-  if (!s.ok()) throw std::runtime_error(std::string("leveldb: ") + what + ": " + s.ToString());
-}
+void check(const leveldb::Status& s, const char* what) { check_kv(s, "leveldb", what); }
 
 // Counts the Sync() calls LevelDB makes on its log files: the run's commit
 // groups, which LevelDB itself does not report (RocksDB's WAL_FILE_SYNCED).
@@ -71,12 +67,7 @@ class leveldb_store : public bench_store {
     wo_.sync = c.durable;
   }
   uint64_t append(int, const char* data, size_t size) override {
-    // The index is taken before the Put: LevelDB does not tell the order in
-    // which its writer queue serialized concurrent Puts.
-    uint64_t idx = next_.fetch_add(1, std::memory_order_relaxed);
-    auto k = peer_key(idx);
-    check(db_->Put(wo_, leveldb::Slice(k.data(), k.size()), leveldb::Slice(data, size)), "put");
-    return idx;
+    return kv_append<leveldb::Slice>(*db_, wo_, next_, "leveldb", data, size);
   }
   void finish() override {
     // A synced empty batch syncs the log, which holds every write since the last
@@ -95,33 +86,6 @@ class leveldb_store : public bench_store {
   std::atomic<uint64_t> next_{0};
 };
 
-class leveldb_reader : public bench_reader {
- public:
-  explicit leveldb_reader(const std::string& dir) {
-    leveldb::Options o;
-    leveldb::DB* db = nullptr;
-    check(leveldb::DB::Open(o, db_dir(dir), &db), "reopen");
-    db_.reset(db);
-  }
-  uint64_t count() override {
-    std::unique_ptr<leveldb::Iterator> it(db_->NewIterator(leveldb::ReadOptions()));
-    uint64_t n = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
-    check(it->status(), "scan");
-    return n;
-  }
-  std::string read(uint64_t index) override {
-    auto k = peer_key(index);
-    std::string v;
-    auto s = db_->Get(leveldb::ReadOptions(), leveldb::Slice(k.data(), k.size()), &v);
-    if (!s.ok()) throw std::runtime_error("leveldb: sample " + std::to_string(index) + ": " + s.ToString());
-    return v;
-  }
-
- private:
-  std::unique_ptr<leveldb::DB> db_;
-};
-
 }  // namespace
 
 std::unique_ptr<bench_store> make_leveldb_store(const config& c, const std::string& dir) {
@@ -129,7 +93,10 @@ std::unique_ptr<bench_store> make_leveldb_store(const config& c, const std::stri
 }
 
 std::unique_ptr<bench_reader> open_leveldb_reader(const std::string& dir) {
-  return std::make_unique<leveldb_reader>(dir);
+  leveldb::DB* db = nullptr;
+  check(leveldb::DB::Open(leveldb::Options(), db_dir(dir), &db), "reopen");
+  return std::make_unique<kv_reader<leveldb::DB, leveldb::ReadOptions, leveldb::Slice>>(
+      std::unique_ptr<leveldb::DB>(db), "leveldb");
 }
 
 }  // namespace serialake::bench

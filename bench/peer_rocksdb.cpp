@@ -4,19 +4,15 @@
 #include <rocksdb/statistics.h>
 
 #include <atomic>
-#include <stdexcept>
 
-#include "bench/peers.hpp"
+#include "bench/peer_kv.hpp"
 
 namespace serialake::bench {
 namespace {
 
 std::string db_dir(const std::string& dir) { return dir + "/rocksdb"; }
 
-// `what` stays a literal: check() runs on every append.
-void check(const rocksdb::Status& s, const char* what) {
-  if (!s.ok()) throw std::runtime_error(std::string("rocksdb: ") + what + ": " + s.ToString());
-}
+void check(const rocksdb::Status& s, const char* what) { check_kv(s, "rocksdb", what); }
 
 class rocksdb_store : public bench_store {
  public:
@@ -35,12 +31,7 @@ class rocksdb_store : public bench_store {
     wo_.sync = c.durable;
   }
   uint64_t append(int, const char* data, size_t size) override {
-    // The index is taken before the Put: RocksDB's sequence numbers are not
-    // returned by Put.
-    uint64_t idx = next_.fetch_add(1, std::memory_order_relaxed);
-    auto k = peer_key(idx);
-    check(db_->Put(wo_, rocksdb::Slice(k.data(), k.size()), rocksdb::Slice(data, size)), "put");
-    return idx;
+    return kv_append<rocksdb::Slice>(*db_, wo_, next_, "rocksdb", data, size);
   }
   void finish() override {
     // Syncs the WAL, which holds every write since the last flushed table;
@@ -56,33 +47,6 @@ class rocksdb_store : public bench_store {
   std::atomic<uint64_t> next_{0};
 };
 
-class rocksdb_reader : public bench_reader {
- public:
-  explicit rocksdb_reader(const std::string& dir) {
-    rocksdb::Options o;
-    rocksdb::DB* db = nullptr;
-    check(rocksdb::DB::OpenForReadOnly(o, db_dir(dir), &db), "reopen");
-    db_.reset(db);
-  }
-  uint64_t count() override {
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions()));
-    uint64_t n = 0;
-    for (it->SeekToFirst(); it->Valid(); it->Next()) ++n;
-    check(it->status(), "scan");
-    return n;
-  }
-  std::string read(uint64_t index) override {
-    auto k = peer_key(index);
-    std::string v;
-    auto s = db_->Get(rocksdb::ReadOptions(), rocksdb::Slice(k.data(), k.size()), &v);
-    if (!s.ok()) throw std::runtime_error("rocksdb: sample " + std::to_string(index) + ": " + s.ToString());
-    return v;
-  }
-
- private:
-  std::unique_ptr<rocksdb::DB> db_;
-};
-
 }  // namespace
 
 std::unique_ptr<bench_store> make_rocksdb_store(const config& c, const std::string& dir) {
@@ -90,7 +54,10 @@ std::unique_ptr<bench_store> make_rocksdb_store(const config& c, const std::stri
 }
 
 std::unique_ptr<bench_reader> open_rocksdb_reader(const std::string& dir) {
-  return std::make_unique<rocksdb_reader>(dir);
+  rocksdb::DB* db = nullptr;
+  check(rocksdb::DB::OpenForReadOnly(rocksdb::Options(), db_dir(dir), &db), "reopen");
+  return std::make_unique<kv_reader<rocksdb::DB, rocksdb::ReadOptions, rocksdb::Slice>>(
+      std::unique_ptr<rocksdb::DB>(db), "rocksdb");
 }
 
 }  // namespace serialake::bench
