@@ -198,29 +198,44 @@ void ingest_queue::notify_done() { done_.notify(mtx_); }
 
 // The second hand-off of an append (actor to waiter) costs a thread wake-up when
 // the waiter sleeps: tens of microseconds on a VM, whose idle vCPU must be woken
-// by the host, against ~0.1-2 ms for the commit it waited for. So one waiter at
-// a time spins for its result up to spin_limit, which covers a durable commit on
-// this disk most of the time, and sleeps only after that (the others sleep at
-// once: more spinners would take the cores from the actor). A spinning waiter is
-// not counted in done_, so completing its op costs the actor no notify either.
+// by the host. So one waiter at a time (the others sleep at once: more spinners
+// would take the cores from the actor) spins for its result, yielding, before it
+// sleeps; a spinning waiter is not counted in done_, so completing its op costs
+// the actor no notify either. It spins up to twice the typical wait (a moving
+// average of the spinner's waits), at most spin_limit, and not at all when waits
+// are longer than that (a disk whose syncs take milliseconds): there a wake-up
+// is a few percent of the wait, and spinning would burn a core for nothing.
 bool ingest_queue::wait_done(const append_op& op, std::optional<std::chrono::nanoseconds> d) {
+  using namespace std::chrono;
   auto done = [&] { return op.state.load(std::memory_order_acquire) != append_op::pending; };
   if (done()) return true;
   hurry();
-  if (!spinning_.exchange(true, std::memory_order_acquire)) {
-    const auto start = std::chrono::steady_clock::now();
-    const auto limit = d ? std::min<std::chrono::nanoseconds>(*d, spin_limit) : spin_limit;
-    bool ready = false;
-    for (auto now = start; now - start < limit; now = std::chrono::steady_clock::now()) {
-      if ((ready = done())) break;
-      std::this_thread::yield();  // the actor or another process may need this core
-    }
-    spinning_.store(false, std::memory_order_release);
-    if (ready) return true;
-    if (d) d = *d - std::min<std::chrono::nanoseconds>(*d, std::chrono::steady_clock::now() - start);
+  if (spinning_.exchange(true, std::memory_order_acquire)) {
+    std::unique_lock<std::mutex> lk(mtx_);
+    return done_.wait(lk, d, done);
   }
-  std::unique_lock<std::mutex> lk(mtx_);
-  return done_.wait(lk, d, done);
+  const auto start = steady_clock::now();
+  const nanoseconds typical{typical_wait_ns_.load(std::memory_order_relaxed)};
+  nanoseconds budget = typical.count() == 0 ? spin_limit
+                       : typical > spin_limit ? nanoseconds(0)
+                                              : std::min<nanoseconds>(2 * typical, spin_limit);
+  if (d) budget = std::min(budget, *d);
+  bool ready = done();
+  while (!ready && steady_clock::now() - start < budget) {
+    std::this_thread::yield();  // the actor or another process may need this core
+    ready = done();
+  }
+  if (!ready) {
+    if (d) d = *d - std::min<nanoseconds>(*d, steady_clock::now() - start);
+    std::unique_lock<std::mutex> lk(mtx_);
+    ready = done_.wait(lk, d, done);
+  }
+  if (ready) {
+    const nanoseconds took = steady_clock::now() - start;
+    typical_wait_ns_.store((typical + (took - typical) / 8).count(), std::memory_order_relaxed);
+  }
+  spinning_.store(false, std::memory_order_release);
+  return ready;
 }
 
 }  // namespace serialake::detail

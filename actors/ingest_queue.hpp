@@ -15,7 +15,8 @@
 // the stack is non-empty, the push that made it non-empty has woken the actor or
 // found it draining, and a woken actor takes now or arms its timer.
 // A waiting thread spins a bounded time for its result before it sleeps, so the
-// actor's completion reaches it without a wake-up (see wait_done).
+// actor's completion reaches it without a wake-up, unless waits are long anyway
+// (see wait_done).
 // Real-time order holds: an op pushed after another op's future completed was
 // pushed after that op was taken, so it is applied later and gets a higher index.
 //
@@ -137,6 +138,7 @@ class ingest_queue {
   std::atomic<bool> hurried_{false};   // a waiter asked for a take; reset by take_all
   std::atomic<bool> draining_{false};  // between begin_drain and end_drain
   std::atomic<bool> spinning_{false};  // a waiter spins for its result (wait_done)
+  std::atomic<int64_t> typical_wait_ns_{0};  // the spinners' waits, a moving average; 0: none yet
   std::function<void()> wake_ = [] {};
   const uint64_t bound_;
   const uint64_t batch_bytes_;
