@@ -11,9 +11,6 @@ append_op* const closed_marker = reinterpret_cast<append_op*>(alignof(append_op)
 
 constexpr uint64_t malloc_overhead = 16;
 
-// How long a waiting thread spins for its result before it sleeps (see wait_done).
-constexpr std::chrono::microseconds spin_limit{1000};
-
 uint64_t heap_bytes(const std::string& s) noexcept {
   return s.capacity() > 15 ? s.capacity() + 1 + malloc_overhead : 0;
 }
@@ -42,8 +39,8 @@ uint64_t op_bytes(const append_op& op) noexcept {
 }
 
 ingest_queue::ingest_queue(uint64_t bound, std::optional<std::chrono::milliseconds> timeout,
-                           uint64_t batch_bytes)
-  : bound_(bound), batch_bytes_(batch_bytes), timeout_(timeout) {}
+                           uint64_t batch_bytes, std::chrono::nanoseconds spin_limit)
+  : bound_(bound), batch_bytes_(batch_bytes), timeout_(timeout), spin_limit_(spin_limit) {}
 
 // Waiter and notifier form a store-buffering pair. The waiter stores `count`,
 // then loads the state it waits on (an op's state, queued_); the notifier
@@ -202,7 +199,7 @@ void ingest_queue::notify_done() { done_.notify(mtx_); }
 // would take the cores from the actor) spins for its result, yielding, before it
 // sleeps; a spinning waiter is not counted in done_, so completing its op costs
 // the actor no notify either. It spins up to twice the typical wait (a moving
-// average of the spinner's waits), at most spin_limit, and not at all when waits
+// average of the spinner's waits), at most spin_limit_, and not at all when waits
 // are longer than that (a disk whose syncs take milliseconds): there a wake-up
 // is a few percent of the wait, and spinning would burn a core for nothing.
 bool ingest_queue::wait_done(const append_op& op, std::optional<std::chrono::nanoseconds> d) {
@@ -216,9 +213,9 @@ bool ingest_queue::wait_done(const append_op& op, std::optional<std::chrono::nan
   }
   const auto start = steady_clock::now();
   const nanoseconds typical{typical_wait_ns_.load(std::memory_order_relaxed)};
-  nanoseconds budget = typical.count() == 0 ? spin_limit
-                       : typical > spin_limit ? nanoseconds(0)
-                                              : std::min<nanoseconds>(2 * typical, spin_limit);
+  nanoseconds budget = typical.count() == 0 ? spin_limit_
+                       : typical > spin_limit_ ? nanoseconds(0)
+                                               : std::min<nanoseconds>(2 * typical, spin_limit_);
   if (d) budget = std::min(budget, *d);
   bool ready = done();
   while (!ready && steady_clock::now() - start < budget) {
@@ -232,7 +229,8 @@ bool ingest_queue::wait_done(const append_op& op, std::optional<std::chrono::nan
   }
   if (ready) {
     const nanoseconds took = steady_clock::now() - start;
-    typical_wait_ns_.store((typical + (took - typical) / 8).count(), std::memory_order_relaxed);
+    const nanoseconds avg = typical.count() == 0 ? took : typical + (took - typical) / 8;
+    typical_wait_ns_.store(avg.count(), std::memory_order_relaxed);
   }
   spinning_.store(false, std::memory_order_release);
   return ready;

@@ -84,9 +84,11 @@ class ingest_queue {
  public:
   /// `bound`: max bytes queued; `timeout`: how long a producer waits for room
   /// (none: wait as long as it takes); `batch_bytes`: a take is due once this
-  /// many bytes were pushed since the last one (0: as soon as anything is queued).
+  /// many bytes were pushed since the last one (0: as soon as anything is queued);
+  /// `spin_limit`: the longest a waiter spins for its result before it sleeps
+  /// (0: never spin; the default covers a durable commit on an SSD).
   ingest_queue(uint64_t bound, std::optional<std::chrono::milliseconds> timeout,
-               uint64_t batch_bytes);
+               uint64_t batch_bytes, std::chrono::nanoseconds spin_limit = std::chrono::milliseconds(1));
 
   /// Sets how producers wake the actor; call before the first push.
   void set_waker(std::function<void()> wake) { wake_ = std::move(wake); }
@@ -143,6 +145,7 @@ class ingest_queue {
   const uint64_t bound_;
   const uint64_t batch_bytes_;
   const std::optional<std::chrono::milliseconds> timeout_;
+  const std::chrono::nanoseconds spin_limit_;
   std::mutex mtx_;
   // Threads waiting on one condition, counted so that notifying is free while
   // nobody waits (the common case, on the actor's hot path).
