@@ -3,25 +3,40 @@
 //
 // Replies to plain threads (the public handle) travel in a promise carried by the
 // message: a scoped_actor request/receive round trip costs tens of microseconds on
-// this kind of machine, a promise about two (see CAF-NOTES).
+// this kind of machine, a promise about two (see CAF-NOTES). The promise is the
+// public future's (serialake/future.hpp): a caller may block on it or attach a
+// continuation; a message dropped unanswered completes it with errc::closed.
+//
+// Errors between actors (request/response, e.g. a reader actor's replies) are
+// caf::errors of the category "serialake" whose code is the errc and whose
+// context is the message: see to_caf_error / from_caf_error (actors/caf_error.hpp).
 
 #include <caf/all.hpp>
 
-#include <future>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "core/snapshot.hpp"
 #include "core/store.hpp"
+#include "serialake/future.hpp"
 
 namespace serialake {
 
+/// An answer with no value (create_tensor, close).
+struct ack {};
+
 /// Where a handler puts its answer for a waiting thread.
 template <class T>
-using reply = std::shared_ptr<std::promise<T>>;
+using reply = std::shared_ptr<detail::promise<T>>;
 
 using snapshot_ptr = std::shared_ptr<const snapshot>;
+
+/// Continuations to run, in order (callback_actor).
+struct callbacks {
+  std::vector<std::function<void()>> fns;
+};
 
 using wake_atom = caf::atom_constant<caf::atom("wake")>;
 using drain_atom = caf::atom_constant<caf::atom("drain")>;
@@ -36,6 +51,39 @@ using close_atom = caf::atom_constant<caf::atom("close")>;
 using read_atom = caf::atom_constant<caf::atom("read")>;
 using length_atom = caf::atom_constant<caf::atom("length")>;
 using lost_atom = caf::atom_constant<caf::atom("lost")>;
+using run_atom = caf::atom_constant<caf::atom("run")>;
+using notify_atom = caf::atom_constant<caf::atom("notify")>;
+using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
+using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
+
+/// Hears of a dataset's commits (dataset::subscribe wraps a callback in one; the
+/// service and indexers may implement it themselves). The notifier sends it one
+/// event at a time and merges the commits that come meanwhile.
+using commit_subscriber = caf::typed_actor<
+    /// A commit (or several merged): handle it, then reply true to get the next.
+    caf::replies_to<notify_atom, commit_event>::with<bool>>;
+
+/// Tells a dataset's subscribers of its commits without ever holding up the
+/// writer. Scheduled; spawned by the dataset actor.
+using notifier_actor = caf::typed_actor<
+    /// The writer committed: send it to each idle subscriber; merge it into the
+    /// pending event of each busy one.
+    caf::reacts_to<notify_atom, commit_event>,
+    /// Adds a subscriber under `id`: it hears of every commit after this message.
+    caf::reacts_to<subscribe_atom, uint64_t, commit_subscriber>,
+    /// Drops subscriber `id`.
+    caf::reacts_to<unsub_atom, uint64_t>,
+    /// The dataset closed: hands each subscriber what is pending, and quits.
+    caf::reacts_to<close_atom>>;
+
+/// Runs the continuations of a dataset's futures (future::then,
+/// append_future::then) one at a time, in the order posted. Scheduled: a program
+/// with any number of futures in flight uses the scheduler's threads only.
+using callback_actor = caf::typed_actor<
+    /// Runs each continuation, in order.
+    caf::reacts_to<run_atom, callbacks>,
+    /// Quits, after the continuations posted before.
+    caf::reacts_to<close_atom>>;
 
 /// Owns one open dataset's store; the only code that mutates it. Runs detached
 /// (its own thread): its handlers write and fsync. Handlers that read or change
@@ -52,7 +100,7 @@ using dataset_actor = caf::typed_actor<
     /// Buffered mode's commit timer: commits what is pending.
     caf::reacts_to<tick_atom>,
     /// Adds a tensor to the schema.
-    caf::reacts_to<create_atom, tensor_spec, reply<void>>,
+    caf::reacts_to<create_atom, tensor_spec, reply<ack>>,
     /// Commits everything queued so far as one version; an empty message is a
     /// flush (no new version if nothing is pending).
     caf::reacts_to<commit_atom, std::string, reply<commit_info>>,
@@ -64,11 +112,17 @@ using dataset_actor = caf::typed_actor<
     caf::reacts_to<refresh_atom, reply<bool>>,
     /// The tensors' specs.
     caf::reacts_to<tensors_atom, reply<std::vector<tensor_spec>>>,
+    /// Adds a commit subscriber (to the notifier, spawned on first use): it
+    /// hears of every commit after this message. Replies the current version.
+    caf::reacts_to<subscribe_atom, uint64_t, commit_subscriber, reply<uint64_t>>,
+    /// Drops a commit subscriber.
+    caf::reacts_to<unsub_atom, uint64_t>,
     /// The file-lock actor found the lock lost: refuse every later write with
     /// lock_lost and give the OS lock up.
     caf::reacts_to<lost_atom, std::string>,
-    /// Commits what is pending, releases the lock, fails later calls, and quits.
-    caf::reacts_to<close_atom, reply<void>>>;
+    /// Commits what is pending, releases the lock, fails later calls, closes
+    /// the notifier, and quits.
+    caf::reacts_to<close_atom, reply<ack>>>;
 
 /// Owns a writer's dataset lock for its dataset actor (which spawns it): keeps
 /// the heartbeat fresh so other hosts see the holder alive. Detached: it syncs.
@@ -79,7 +133,8 @@ using lock_actor = caf::typed_actor<
     /// Stops and quits (the dataset actor releases the lock after its last commit).
     caf::reacts_to<close_atom>>;
 
-/// Serves reads from one immutable snapshot; never touches the writer.
+/// Serves reads from one immutable snapshot; never touches the writer. Errors
+/// are caf::errors that keep their errc (from_caf_error in actors/caf_error.hpp).
 using reader_actor = caf::typed_actor<
     /// Sample `index` of tensor `name`.
     caf::replies_to<read_atom, std::string, uint64_t>::with<sample>,
@@ -90,8 +145,11 @@ using reader_actor = caf::typed_actor<
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::tensor_spec)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::sample)
-CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::reply<void>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::commit_event)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::callbacks)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::reply<serialake::ack>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::reply<bool>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::reply<uint64_t>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::reply<serialake::commit_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::reply<std::vector<serialake::commit_info>>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::reply<serialake::snapshot_ptr>)

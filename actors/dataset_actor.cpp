@@ -1,5 +1,8 @@
 #include "actors/dataset_actor.hpp"
 
+#include "actors/caf_error.hpp"
+#include "actors/notifier.hpp"
+
 namespace serialake {
 namespace {
 
@@ -7,16 +10,29 @@ namespace {
 template <class T, class F>
 void answer(const reply<T>& r, F&& f) {
   try {
-    if constexpr (std::is_void_v<T>) {
+    if constexpr (std::is_same_v<T, ack>) {
       f();
-      r->set_value();
+      r->set_value(ack{});
     } else {
       r->set_value(f());
     }
-  } catch (const error&) {
-    r->set_exception(std::current_exception());
+  } catch (const error& e) {
+    r->set_error(e);
   } catch (const std::exception& e) {
-    r->set_exception(std::make_exception_ptr(error(errc::internal, e.what())));
+    r->set_error(error(errc::internal, e.what()));
+  }
+}
+
+// Runs `f` for a requesting actor: its value, or its error as a caf::error that
+// keeps the errc (actors/caf_error.hpp).
+template <class F>
+auto respond(F&& f) -> caf::result<decltype(f())> {
+  try {
+    return f();
+  } catch (const error& e) {
+    return to_caf_error(e);
+  } catch (const std::exception& e) {
+    return to_caf_error(error(errc::internal, e.what()));
   }
 }
 
@@ -51,7 +67,7 @@ dataset_actor::behavior_type dataset_actor_impl(dataset_actor::stateful_pointer<
       drain();
     },
     [writer](tick_atom) { writer().tick(); },
-    [writer, drain](create_atom, const tensor_spec& spec, const reply<void>& r) {
+    [writer, drain](create_atom, const tensor_spec& spec, const reply<ack>& r) {
       drain();
       answer(r, [&] { writer().st().create_tensor(spec); });
     },
@@ -72,19 +88,36 @@ dataset_actor::behavior_type dataset_actor_impl(dataset_actor::stateful_pointer<
     [writer](tensors_atom, const reply<std::vector<tensor_spec>>& r) {
       answer(r, [&] { return writer().st().tensors(); });
     },
+    [self, writer, drain](subscribe_atom, uint64_t id, const commit_subscriber& who, const reply<uint64_t>& r) {
+      drain();  // the subscriber hears of commits after the appends queued before it
+      auto& notifier = self->state.notifier;
+      if (!notifier) {
+        notifier = spawn_notifier(self->system());
+        writer().set_commit_listener(
+          [n = notifier](commit_event e) { caf::anon_send(n, notify_atom::value, std::move(e)); });
+      }
+      caf::anon_send(notifier, subscribe_atom::value, id, who);
+      answer(r, [&] { return writer().st().version(); });
+    },
+    [self](unsub_atom, uint64_t id) {
+      if (self->state.notifier) caf::anon_send(self->state.notifier, unsub_atom::value, id);
+    },
     [self, writer](lost_atom, const std::string& why) {
       writer().st().fail(error(errc::lock_lost, why));
       self->state.init.lock->release();
     },
-    [self, writer](close_atom, const reply<void>& r) {
+    [self, writer](close_atom, const reply<ack>& r) {
       answer(r, [&] {
-        // Release the lock only after the last commit, even if that commit fails.
+        // Release the lock only after the last commit, even if that commit
+        // fails; close the notifier after that commit's event.
         struct release_after {
           dataset_state& st;
           ~release_after() {
             if (st.locker) caf::anon_send(st.locker, close_atom::value);
             st.locker = nullptr;
             if (st.init.lock) st.init.lock->release();
+            if (st.notifier) caf::anon_send(st.notifier, close_atom::value);
+            st.notifier = nullptr;
           }
         } guard{self->state};
         writer().close();
@@ -124,19 +157,11 @@ reader_actor::behavior_type reader_actor_impl(reader_actor::stateful_pointer<rea
                                               snapshot_ptr snap) {
   self->state.snap = std::move(snap);
   return {
-    [self](read_atom, const std::string& name, uint64_t index) -> caf::result<sample> {
-      try {
-        return self->state.snap->read(name, index);
-      } catch (const error& e) {
-        return caf::make_error(caf::sec::runtime_error, e.what());
-      }
+    [self](read_atom, const std::string& name, uint64_t index) {
+      return respond([&] { return self->state.snap->read(name, index); });
     },
-    [self](length_atom, const std::string& name) -> caf::result<uint64_t> {
-      try {
-        return self->state.snap->length(name);
-      } catch (const error& e) {
-        return caf::make_error(caf::sec::runtime_error, e.what());
-      }
+    [self](length_atom, const std::string& name) {
+      return respond([&] { return self->state.snap->length(name); });
     },
   };
 }

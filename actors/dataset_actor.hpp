@@ -20,6 +20,7 @@ struct dataset_init {
 struct dataset_state {
   dataset_init init;
   lock_actor locker;  ///< the file-lock actor keeping `init.lock` alive
+  notifier_actor notifier;  ///< commit notifications; spawned by the first subscriber
   bool drain_armed = false;  ///< a delayed drain_atom is on its way
   static inline const char* name = "serialake.dataset";
 };

@@ -6,208 +6,17 @@
 #include <mutex>
 #include <thread>
 
-#include "actors/dataset.hpp"
-#include "actors/dataset_actor.hpp"
-#include "actors/ingest_queue.hpp"
-#include "actors/op_pool.hpp"
+#include "actors/caf_error.hpp"
+#include "actors/dataset_shared.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
 
 namespace serialake {
 
-namespace detail {
-
-// What all copies of a dataset handle share.
-struct dataset_shared {
-  std::string path;
-  bool read_only = false;
-  dataset_options opts;  // as first opened; a reopen must match (conflicting_option)
-  std::shared_ptr<ingest_queue> queue;
-  std::mutex mtx;
-  dataset_actor actor;  // guarded by mtx; reset on close (no handle may outlive the system)
-
-  ~dataset_shared() { close(false); }
-
-  dataset_actor get() {
-    std::lock_guard<std::mutex> g(mtx);
-    if (!actor) throw error(errc::closed, "dataset " + path + " is closed");
-    return actor;
-  }
-
-  // Sends `xs...` plus a reply promise; waits for the answer.
-  template <class T, class... Ts>
-  T call(Ts&&... xs) {
-    auto p = std::make_shared<std::promise<T>>();
-    auto f = p->get_future();
-    caf::anon_send(get(), std::forward<Ts>(xs)..., reply<T>(p));
-    try {
-      return f.get();
-    } catch (const std::future_error&) {
-      throw error(errc::closed, "dataset " + path + " closed before answering");
-    }
-  }
-
-  // Closes the dataset; with `report`, throws if its last commit failed.
-  void close(bool report) {
-    dataset_actor a;
-    {
-      std::lock_guard<std::mutex> g(mtx);
-      a = std::move(actor);
-      actor = nullptr;
-    }
-    if (!a) return;
-    auto p = std::make_shared<std::promise<void>>();
-    auto f = p->get_future();
-    caf::anon_send(a, close_atom::value, reply<void>(p));
-    a = nullptr;
-    try {
-      f.get();
-    } catch (const std::future_error&) {
-      // The actor was already gone.
-    } catch (const error&) {
-      if (report) throw;
-    }
-  }
-};
-
-}  // namespace detail
-
-using detail::append_op;
-
-// -- append_future -------------------------------------------------------------
-
-append_future& append_future::operator=(append_future&& o) noexcept {
-  if (this != &o) {
-    if (op_) op_->release();
-    op_ = o.op_;
-    q_ = std::move(o.q_);
-    o.op_ = nullptr;
-  }
-  return *this;
-}
-
-append_future::~append_future() {
-  if (op_) op_->release();
-}
-
-uint64_t append_future::get() {
-  if (!op_) throw error(errc::invalid_argument, "get() on an empty append_future");
-  q_->wait_done(*op_);
-  if (op_->state.load(std::memory_order_acquire) == append_op::failed) throw *op_->err;
-  return op_->index;
-}
-
-bool append_future::ready() const noexcept {
-  return op_ && op_->state.load(std::memory_order_acquire) != append_op::pending;
-}
-
-bool append_future::wait_for(std::chrono::nanoseconds d) const {
-  return op_ && q_->wait_done(*op_, d);
-}
-
-// -- dataset -------------------------------------------------------------------
-
-namespace {
-
-detail::dataset_shared& need(const std::shared_ptr<detail::dataset_shared>& s) {
-  if (!s) throw error(errc::invalid_argument, "empty dataset handle");
-  return *s;
-}
-
-}  // namespace
-
-const std::string& dataset::path() const { return need(s_).path; }
-bool dataset::read_only() const { return need(s_).read_only; }
-
-append_future dataset::push(append_op* op) {
-  try {
-    auto& s = need(s_);
-    if (s.read_only) throw error(errc::read_only, "dataset " + s.path + " is open read-only");
-    s.queue->push(op);
-    return append_future(op, s.queue);
-  } catch (...) {
-    delete op;  // never queued: nobody else refers to it
-    throw;
-  }
-}
-
-append_future dataset::append(std::string tensor, sample smp) {
-  append_op* op = detail::new_op();
-  op->tensor = std::move(tensor);
-  op->payload = std::move(smp);
-  return push(op);
-}
-
-append_future dataset::append(std::string_view tensor, const sample_view& v) {
-  std::unique_ptr<append_op> op(detail::new_op());  // freed if a copy below throws
-  op->tensor.assign(tensor);
-  auto* s = std::get_if<sample>(&op->payload);
-  if (!s) s = &op->payload.emplace<sample>();
-  s->type = v.type;
-  s->shape.assign(v.shape, v.shape + v.ndim);
-  const char* bytes = static_cast<const char*>(v.data);
-  // A reused buffer far larger than this sample would count (and hold) its
-  // whole capacity against the queue bound: start a fitting one instead.
-  if (s->data.capacity() > 2 * v.size + 4096)
-    std::string(bytes, v.size).swap(s->data);
-  else
-    s->data.assign(bytes, v.size);
-  return push(op.release());
-}
-
-append_future dataset::append_row(row r) {
-  std::vector<row> rows;
-  rows.push_back(std::move(r));
-  return append_rows(std::move(rows));
-}
-
-append_future dataset::append_rows(std::vector<row> rows) {
-  append_op* op = detail::new_op();
-  op->tensor.clear();
-  op->payload = std::move(rows);
-  return push(op);
-}
-
-append_future dataset::append_batch(std::string tensor, std::vector<sample> samples) {
-  append_op* op = detail::new_op();
-  op->tensor = std::move(tensor);
-  op->payload = std::move(samples);
-  return push(op);
-}
-
-void dataset::create_tensor(const tensor_spec& spec) {
-  need(s_).call<void>(create_atom::value, spec);
-}
-
-commit_info dataset::flush() { return need(s_).call<commit_info>(commit_atom::value, std::string{}); }
-
-commit_info dataset::commit(const std::string& message) {
-  if (message.empty()) throw error(errc::invalid_argument, "a commit message must not be empty");
-  return need(s_).call<commit_info>(commit_atom::value, message);
-}
-
-std::vector<commit_info> dataset::log(bool all) {
-  return need(s_).call<std::vector<commit_info>>(log_atom::value, all);
-}
-
-std::shared_ptr<const serialake::snapshot> dataset::snapshot() {
-  return need(s_).call<snapshot_ptr>(snapshot_atom::value);
-}
-
-bool dataset::refresh() { return need(s_).call<bool>(refresh_atom::value); }
-
-std::vector<tensor_spec> dataset::tensors() {
-  return need(s_).call<std::vector<tensor_spec>>(tensors_atom::value);
-}
-
-void dataset::close() { need(s_).close(true); }
-
-uint64_t dataset::queued_bytes() const { return need(s_).queue->queued_bytes(); }
-uint64_t dataset::peak_queued_bytes() const { return need(s_).queue->peak_bytes(); }
-
 // -- engine --------------------------------------------------------------------
 
 struct engine::impl {
+  uint64_t forks = detail::fork_generation();
   caf::actor_system_config cfg;
   std::unique_ptr<caf::actor_system> sys;
   // One entry per key (canonical path, and for read-only opens the version).
@@ -221,13 +30,20 @@ struct engine::impl {
   std::map<std::string, entry> registry;
 };
 
+caf::actor_system& detail::engine_access::system(engine& e) { return *e.impl_->sys; }
+
 engine::engine(engine_options opts) : impl_(std::make_unique<impl>()) {
   size_t threads = opts.threads ? opts.threads : std::max(2u, std::thread::hardware_concurrency());
   impl_->cfg.set("scheduler.max-threads", static_cast<int>(threads));
+  add_caf_error_category(impl_->cfg);
   impl_->sys = std::make_unique<caf::actor_system>(impl_->cfg);
 }
 
 engine::~engine() {
+  if (detail::fork_generation() != impl_->forks) {
+    impl_.release();  // a forked child: its threads are in the parent (dataset_shared.hpp)
+    return;
+  }
   std::vector<std::shared_ptr<detail::dataset_shared>> open;
   {
     std::lock_guard<std::mutex> g(impl_->mtx);
@@ -239,8 +55,6 @@ engine::~engine() {
   open.clear();
   impl_->sys.reset();
 }
-
-caf::actor_system& engine::system() { return *impl_->sys; }
 
 namespace {
 
@@ -287,6 +101,7 @@ const char* conflicting_option(const dataset_options& a, const dataset_options& 
 }  // namespace
 
 dataset engine::open(const std::string& path, const dataset_options& opts) {
+  detail::check_not_forked(impl_->forks, "this engine");
   const bool ro = opts.read_only || opts.version.has_value();
   if (opts.queue_bytes == 0) throw error(errc::invalid_argument, "queue_bytes must be positive");
   // Create first, so the registry key is the canonical path of what exists.
@@ -366,8 +181,11 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
                        ? 0
                        : std::min(opts.policy.drain_bytes, opts.queue_bytes / 4);
   shared->queue = std::make_shared<detail::ingest_queue>(opts.queue_bytes, opts.queue_timeout, batch);
+  shared->sys = impl_->sys.get();
+  shared->runner = std::make_shared<callback_runner>(*impl_->sys);
   dataset_init init;
   init.writer = std::make_shared<dataset_writer>(std::move(st), shared->queue, opts.policy);
+  init.writer->set_runner([r = shared->runner](std::vector<std::function<void()>> fns) { r->post_all(std::move(fns)); });
   init.lock = lock;
   init.heartbeat = opts.lock_heartbeat;
   shared->actor = impl_->sys->spawn<caf::detached>(dataset_actor_impl, std::move(init));

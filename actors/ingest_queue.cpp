@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <thread>
 
+#include "actors/fork.hpp"
+
 namespace serialake::detail {
 namespace {
 
@@ -40,7 +42,8 @@ uint64_t op_bytes(const append_op& op) noexcept {
 
 ingest_queue::ingest_queue(uint64_t bound, std::optional<std::chrono::milliseconds> timeout,
                            uint64_t batch_bytes, std::chrono::nanoseconds spin_limit)
-  : bound_(bound), batch_bytes_(batch_bytes), timeout_(timeout), spin_limit_(spin_limit) {}
+  : bound_(bound), batch_bytes_(batch_bytes), timeout_(timeout), spin_limit_(spin_limit),
+    forks_(fork_generation()) {}
 
 // Waiter and notifier form a store-buffering pair. The waiter stores `count`,
 // then loads the state it waits on (an op's state, queued_); the notifier

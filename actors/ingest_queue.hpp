@@ -64,6 +64,13 @@ struct append_op {
   uint64_t index = 0;
   std::unique_ptr<error> err;
 
+  // A continuation (append_future::then): whichever of then() and the actor's
+  // completion comes second runs it (then() at once, the actor by posting it to
+  // the callback actor); then_state decides which, with one atomic exchange.
+  enum : uint8_t { no_then, then_set, completed };
+  std::atomic<uint8_t> then_state{no_then};
+  std::function<void()> then;
+
   // One reference for the queue/actor side and one for the future.
   std::atomic<uint32_t> refs{2};
   void release() {
@@ -128,6 +135,9 @@ class ingest_queue {
   uint64_t queued_bytes() const noexcept { return queued_.load(std::memory_order_relaxed); }
   /// Highest queued_bytes() ever seen (for tests and the benchmark).
   uint64_t peak_bytes() const noexcept { return peak_.load(std::memory_order_relaxed); }
+  /// fork_generation() when the queue was made (actors/fork.hpp): a future
+  /// waited for in a forked child fails instead of waiting for the parent's actor.
+  uint64_t forks() const noexcept { return forks_; }
 
  private:
   void reserve(uint64_t bytes);
@@ -160,6 +170,7 @@ class ingest_queue {
   };
   waitlist room_, done_;  // producers waiting for room; futures waiting for results
   std::optional<error> closed_;  // guarded by mtx_
+  const uint64_t forks_;
 };
 
 }  // namespace serialake::detail

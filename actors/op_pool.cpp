@@ -85,6 +85,7 @@ append_op* new_op() {
   op->index = 0;
   op->err.reset();
   op->refs.store(2, std::memory_order_relaxed);
+  op->then_state.store(append_op::no_then, std::memory_order_relaxed);
   return op;
 }
 

@@ -50,7 +50,29 @@ void dataset_writer::finish(append_op* op, const error* e) {
   if (op->refs.load(std::memory_order_acquire) > 1) op->payload.emplace<sample>();
   if (e) op->err = std::make_unique<error>(*e);
   op->state.store(e ? append_op::failed : append_op::done, std::memory_order_release);
+  if (op->then_state.exchange(append_op::completed, std::memory_order_acq_rel) == append_op::then_set)
+    thens_.push_back(std::move(op->then));
   op->release();
+}
+
+void dataset_writer::publish() {
+  queue_->notify_done();
+  if (thens_.empty()) return;
+  if (run_) run_(std::move(thens_));
+  thens_.clear();
+}
+
+commit_info dataset_writer::commit_store(const std::string& message) {
+  const uint64_t before = store_->version();
+  commit_info info = store_->commit(message);
+  if (on_commit_ && info.version != before) {
+    commit_event e;
+    e.commit = info;
+    e.first_version = info.version;
+    e.ranges = store_->last_commit_ranges();
+    on_commit_(std::move(e));
+  }
+  return info;
 }
 
 void dataset_writer::apply_all(append_op* ops) {
@@ -82,11 +104,11 @@ void dataset_writer::apply_all(append_op* ops) {
 commit_info dataset_writer::commit_awaiting(const std::string& message) {
   commit_info info;
   try {
-    info = store_->commit(message);
+    info = commit_store(message);
   } catch (const error& e) {
     for (auto* op : awaiting_) finish(op, &e);
     awaiting_.clear();
-    queue_->notify_done();
+    publish();
     throw;
   }
   for (auto* op : awaiting_) finish(op, nullptr);
@@ -102,11 +124,11 @@ bool dataset_writer::apply_and_commit(append_op* ops) {
   try {
     if (!awaiting_.empty()) commit_awaiting({});
     if (policy_.mode == durability::buffered && store_->pending_bytes() >= policy_.commit_bytes)
-      store_->commit();
+      commit_store({});
   } catch (const error&) {
     // The store now refuses writes with this error; every later call reports it.
   }
-  queue_->notify_done();
+  publish();
   if (policy_.mode == durability::buffered && store_->pending_samples() > 0 && !timer_armed_) {
     timer_armed_ = true;
     return true;
@@ -149,7 +171,7 @@ void dataset_writer::tick() {
 commit_info dataset_writer::commit(const std::string& message) {
   if (append_op* ops = queue_->take_all()) apply_all(ops);
   commit_info info = commit_awaiting(message);
-  queue_->notify_done();
+  publish();
   return info;
 }
 
@@ -162,7 +184,7 @@ void dataset_writer::close() {
     commit_awaiting({});
     store_->close();
   }
-  queue_->notify_done();
+  publish();
 }
 
 }  // namespace serialake

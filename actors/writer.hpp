@@ -12,25 +12,9 @@
 
 #include "actors/ingest_queue.hpp"
 #include "core/store.hpp"
+#include "serialake/options.hpp"
 
 namespace serialake {
-
-/// When appends become durable.
-enum class durability {
-  buffered,  ///< an append completes once applied; commits every N bytes / T ms, on flush and close
-  durable,   ///< an append completes after the commit holding it is on disk (group commit)
-};
-
-/// The dataset actor's commit policy.
-struct write_policy {
-  durability mode = durability::buffered;
-  uint64_t commit_bytes = 64ull << 20;                 ///< buffered: commit at this many pending bytes
-  std::chrono::milliseconds commit_interval{1000};     ///< buffered: commit this long after an append
-  uint64_t drain_bytes = 1 << 20;                      ///< buffered: apply appends in batches this large (at most queue_bytes / 4)...
-  std::chrono::milliseconds drain_delay{2};            ///< ...or once the first has waited this long
-  /// durable: after a commit, wait this long for more appends before sleeping
-  std::chrono::microseconds linger{50};
-};
 
 /// The write-side logic of a dataset actor.
 class dataset_writer {
@@ -65,17 +49,31 @@ class dataset_writer {
   store& st() { return *store_; }
   const write_policy& policy() const noexcept { return policy_; }
 
+  /// How continuations of completed appends (append_future::then) are run: the
+  /// dataset's callback actor, a batch per completion round.
+  void set_runner(std::function<void(std::vector<std::function<void()>>)> run) { run_ = std::move(run); }
+  /// Called after each commit with what it added (commit notifications); unset:
+  /// no event is built.
+  void set_commit_listener(std::function<void(commit_event)> fn) { on_commit_ = std::move(fn); }
+
  private:
   bool apply_and_commit(detail::append_op* ops);
   void apply_all(detail::append_op* ops);
   uint64_t apply(detail::append_op& op);
   void finish(detail::append_op* op, const error* e);
   commit_info commit_awaiting(const std::string& message);
+  // store_->commit, telling the listener of a new version.
+  commit_info commit_store(const std::string& message);
+  // Wakes waiting futures and posts the continuations of the ops just finished.
+  void publish();
 
   std::unique_ptr<store> store_;
   std::shared_ptr<detail::ingest_queue> queue_;
   write_policy policy_;
   std::vector<detail::append_op*> awaiting_;  // applied, waiting for a durable commit
+  std::vector<std::function<void()>> thens_;  // continuations of finished ops, to post
+  std::function<void(std::vector<std::function<void()>>)> run_;
+  std::function<void(commit_event)> on_commit_;
   bool timer_armed_ = false;
   bool closed_ = false;
 };

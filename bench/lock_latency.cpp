@@ -13,7 +13,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "bench/run.hpp"
 
 namespace serialake::bench {

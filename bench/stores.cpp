@@ -10,8 +10,8 @@
 #include <thread>
 #include <vector>
 
-#include "actors/dataset.hpp"
 #include "bench/peers.hpp"
+#include "serialake/dataset.hpp"
 #include "core/file_io.hpp"
 #include "core/store.hpp"
 

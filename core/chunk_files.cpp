@@ -1,7 +1,9 @@
 #include "core/chunk_files.hpp"
 
 #include <fcntl.h>
+#include <pthread.h>
 
+#include <set>
 #include <vector>
 
 #include "serialake/error.hpp"
@@ -9,9 +11,46 @@
 
 namespace serialake {
 
+namespace {
+
+// Fork safety: a snapshot stays readable in a forked child (a DataLoader
+// worker). fork() copies a mutex in whatever state another thread had it, so
+// the fork handlers hold every cache's mutex across the fork (as glibc does for
+// malloc's): the child's copies are then consistent, and released in both.
+struct registry {
+  std::mutex mtx;
+  std::set<std::mutex*> caches;  // each cache's mutex, while the cache lives
+  registry() {
+    pthread_atfork([] { get().lock_all(); }, [] { get().unlock_all(); }, [] { get().unlock_all(); });
+  }
+  static registry& get() {
+    static registry* r = new registry;  // never destroyed: fork may come during exit
+    return *r;
+  }
+  void lock_all() {
+    mtx.lock();
+    for (auto* m : caches) m->lock();
+  }
+  void unlock_all() {
+    for (auto* m : caches) m->unlock();
+    mtx.unlock();
+  }
+};
+
+}  // namespace
+
 chunk_files::chunk_files(std::string dir, size_t capacity)
   : dir_(std::move(dir)), capacity_(capacity) {
   if (capacity_ == 0) throw error(errc::invalid_argument, "the open file cache needs a capacity of at least 1");
+  auto& r = registry::get();
+  std::lock_guard<std::mutex> g(r.mtx);
+  r.caches.insert(&mtx_);
+}
+
+chunk_files::~chunk_files() {
+  auto& r = registry::get();
+  std::lock_guard<std::mutex> g(r.mtx);
+  r.caches.erase(&mtx_);
 }
 
 std::string chunk_files::path(const std::string& tensor, const std::string& name) const {

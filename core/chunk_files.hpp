@@ -25,11 +25,11 @@ namespace serialake {
 /// different (or the same) files proceed in parallel.
 class chunk_files {
  public:
-  /// Files kept open by default: far below the usual 1024 fd limit.
-  static constexpr size_t default_capacity = 512;
-
-  /// `capacity` >= 1: how many files to keep open at most.
-  explicit chunk_files(std::string dir, size_t capacity = default_capacity);
+  /// `capacity` >= 1: how many files to keep open at most (store_options::open_files).
+  chunk_files(std::string dir, size_t capacity);
+  ~chunk_files();
+  chunk_files(const chunk_files&) = delete;
+  chunk_files& operator=(const chunk_files&) = delete;
   /// The open file of chunk `name` of `tensor` ("" names commits.log); throws
   /// not_found or io. Keep the handle only while reading.
   std::shared_ptr<io::file> get(const std::string& tensor, const std::string& name);

@@ -235,6 +235,16 @@ void store::fail(const error& e) {
   if (!impl_->failed) impl_->failed = e;
 }
 std::optional<uint64_t> store::dropped_commit() const noexcept { return impl_->dropped; }
+std::vector<tensor_range> store::last_commit_ranges() const {
+  std::vector<tensor_range> out;
+  out.reserve(impl_->last_ranges.size());
+  for (auto [i, begin] : impl_->last_ranges) {
+    const auto& t = impl_->tensors[i];
+    out.push_back(tensor_range{t.meta.spec.name, begin, t.committed});
+  }
+  return out;
+}
+
 uint64_t store::last_lock_generation() const noexcept {
   return impl_->infos.empty() ? 0 : impl_->infos.back().lock_gen;
 }

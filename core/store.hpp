@@ -20,25 +20,11 @@
 #include <vector>
 
 #include "serialake/error.hpp"
+#include "serialake/options.hpp"
 #include "core/snapshot.hpp"
 #include "serialake/types.hpp"
 
 namespace serialake {
-
-/// Tuning of the write path.
-struct store_options {
-  /// A chunk is sealed and a new one started once it holds this many bytes.
-  uint64_t chunk_bytes = 8ull << 20;
-  /// Small samples are gathered in a buffer of this size per tensor before write().
-  size_t write_buffer_bytes = 1u << 20;
-  /// Readers keep at most this many chunk files open (an LRU cache shared by the
-  /// store and its snapshots; see core/chunk_files.hpp). At least 1.
-  size_t open_files = chunk_files::default_capacity;
-  /// Writers: how long to wait for commits.log's flock (held only for the
-  /// moment of a commit) before failing with errc::locked. Only a broken
-  /// writer hung in the middle of a commit holds it longer.
-  std::chrono::milliseconds log_wait{30000};
-};
 
 /// How to open an existing dataset.
 struct open_options {
@@ -51,15 +37,6 @@ struct open_options {
   /// flock after the scan and before recovery changes any file, and before each
   /// commit; it throws (lock_lost) to refuse. Unset: no lock is checked.
   std::function<void()> fence;
-};
-
-/// One commit as listed by log().
-struct commit_info {
-  uint64_t version = 0;
-  int64_t time_ms = 0;     ///< wall clock, ms since the epoch
-  uint64_t lock_gen = 0;   ///< fencing generation of the writer that committed
-  std::string message;     ///< empty for commits made by group commit or flush
-  uint64_t samples = 0;    ///< samples added by this commit
 };
 
 /// What store::repair found and did.
@@ -140,6 +117,9 @@ class store {
   /// no-op returning the last commit. After a failure here the store refuses
   /// every later write with that error: nothing is retried.
   commit_info commit(const std::string& message = {});
+  /// What the last commit this store made added, per tensor that gained samples
+  /// (empty before the first, and for a commit of nothing new).
+  std::vector<tensor_range> last_commit_ranges() const;
   /// Commits, newest last; only named ones (with a message) unless `all`.
   std::vector<commit_info> log(bool all = false) const;
   /// The last commit as an immutable view (cached until the next commit).

@@ -131,7 +131,10 @@ commit_info store::impl::do_commit(const std::string& message) {
     throw;
   }
   if (scratch.capacity() > (4u << 20)) std::string().swap(scratch);
-  for (auto& t : tensors) {
+  last_ranges.clear();
+  for (size_t i = 0; i < tensors.size(); ++i) {
+    auto& t = tensors[i];
+    if (t.index.size() > t.committed) last_ranges.emplace_back(i, t.committed);
     t.committed = t.index.size();
     t.segs.clear();
     t.pending = 0;

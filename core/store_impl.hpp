@@ -85,6 +85,9 @@ struct store::impl {
   bool closed = false;                 // close() was called: no more writes
   std::optional<std::string> damage;   // read-only: what damage hides the rest of the log
   uint64_t pending_samples = 0;
+  // The last commit's new samples: (tensor number, first new index) per tensor
+  // that gained any; each ends at that tensor's `committed`.
+  std::vector<std::pair<size_t, uint64_t>> last_ranges;
   std::string scratch;
   io::sync_group syncs;
   std::shared_ptr<chunk_files> files;

@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstdlib>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -58,6 +59,20 @@ class child {
     in_ = in[1];
     out_ = out[0];
     err_ = err[0];
+  }
+  /// Forks; the child runs `body` (no exec) and exits with what it returns
+  /// (an exception escaping it: 99). Its stdio stays the test's.
+  explicit child(const std::function<int()>& body) {
+    pid_ = ::fork();
+    if (pid_ < 0) std::abort();
+    if (pid_ == 0) {
+      int rc = 99;
+      try {
+        rc = body();
+      } catch (...) {
+      }
+      ::_exit(rc);
+    }
   }
   child(const child&) = delete;
   child& operator=(const child&) = delete;

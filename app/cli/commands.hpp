@@ -14,7 +14,7 @@
 #include <string>
 #include <vector>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "core/clock.hpp"
 #include "serialake/error.hpp"
 #include "serialake/types.hpp"

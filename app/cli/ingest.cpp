@@ -14,7 +14,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "app/cli/commands.hpp"
 #include "app/cli/ingest_scan.hpp"
 #include "app/cli/reorder_window.hpp"

@@ -9,7 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "app/cli/commands.hpp"
 #include "app/cli/json_codec.hpp"
 #include "core/format.hpp"

@@ -124,4 +124,29 @@ void check_sample(const tensor_spec& spec, const sample& s);
 /// One sample per tensor, appended together.
 using row = std::vector<std::pair<std::string, sample>>;
 
+/// One commit as listed by log().
+struct commit_info {
+  uint64_t version = 0;
+  int64_t time_ms = 0;     ///< wall clock, ms since the epoch
+  uint64_t lock_gen = 0;   ///< fencing generation of the writer that committed
+  std::string message;     ///< empty for commits made by group commit or flush
+  uint64_t samples = 0;    ///< samples added by this commit
+};
+
+/// Samples a commit added to one tensor: indices [begin, end).
+struct tensor_range {
+  std::string tensor;
+  uint64_t begin = 0;
+  uint64_t end = 0;
+};
+
+/// A new commit, as subscribers hear of it (dataset::subscribe).
+struct commit_event {
+  commit_info commit;          ///< the (last) commit
+  uint64_t first_version = 0;  ///< == commit.version, or older if commits were merged
+  /// Tensors that gained samples, with their new samples; empty for a commit
+  /// that added none (a named commit of nothing new).
+  std::vector<tensor_range> ranges;
+};
+
 }  // namespace serialake

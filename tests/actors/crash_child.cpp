@@ -30,7 +30,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "tests/actors/crash_content.hpp"
 
 using namespace serialake;

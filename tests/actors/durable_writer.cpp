@@ -8,7 +8,7 @@
 #include <thread>
 #include <vector>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 
 using namespace serialake;
 

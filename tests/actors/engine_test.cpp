@@ -6,7 +6,7 @@
 #include <chrono>
 #include <future>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "core/lock_file.hpp"
 #include "core/store.hpp"
 #include "tests/process.hpp"

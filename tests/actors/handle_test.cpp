@@ -13,8 +13,10 @@ extern "C" size_t __sanitizer_get_current_allocated_bytes();  // libasan; g++ sh
 #include <set>
 #include <thread>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
+#include "actors/caf_error.hpp"
 #include "actors/dataset_actor.hpp"
+#include "actors/dataset_shared.hpp"
 #include "core/file_io.hpp"
 #include "tests/temp_dir.hpp"
 #include "tests/expect_code.hpp"
@@ -547,20 +549,35 @@ TEST_CASE("a reader actor serves reads from its snapshot") {
   ds.create_tensor({"x", dtype::bytes, "generic", {}});
   for (int i = 0; i < 10; ++i) ds.append("x", sample::of_bytes(payload(0, i)));
   ds.flush();
-  auto reader = spawn_reader(eng.system(), ds.snapshot());
+  auto& sys = detail::engine_access::system(eng);
+  auto reader = spawn_reader(sys, ds.snapshot());
   ds.append("x", sample::of_bytes("not in the snapshot"));
   ds.flush();
   {
-    caf::scoped_actor self{eng.system()};
+    caf::scoped_actor self{sys};
     self->request(reader, caf::infinite, read_atom::value, std::string("x"), uint64_t{7})
         .receive([&](const sample& s) { CHECK(s.data == payload(0, 7)); },
-                 [&](const caf::error& e) { FAIL(eng.system().render(e)); });
+                 [&](const caf::error& e) { FAIL(sys.render(e)); });
     self->request(reader, caf::infinite, length_atom::value, std::string("x"))
         .receive([&](uint64_t n) { CHECK(n == 10); },
-                 [&](const caf::error& e) { FAIL(eng.system().render(e)); });
+                 [&](const caf::error& e) { FAIL(sys.render(e)); });
+    // Errors keep their errc and message across the actor boundary (kills a
+    // reader that answers every failure with sec::runtime_error).
     self->request(reader, caf::infinite, read_atom::value, std::string("x"), uint64_t{10})
         .receive([&](const sample&) { FAIL("read past the snapshot"); },
-                 [&](const caf::error&) { SUCCEED(); });
+                 [&](const caf::error& e) {
+                   auto err = from_caf_error(e, sys);
+                   CHECK(err.code() == errc::not_found);
+                   CHECK(err.message().find("10") != std::string::npos);
+                   CHECK(sys.render(e).find("not_found") != std::string::npos);
+                 });
+    self->request(reader, caf::infinite, length_atom::value, std::string("nope"))
+        .receive([&](uint64_t) { FAIL("length of a missing tensor"); },
+                 [&](const caf::error& e) {
+                   auto err = from_caf_error(e, sys);
+                   CHECK(err.code() == errc::not_found);
+                   CHECK(err.message().find("nope") != std::string::npos);
+                 });
     self->send_exit(reader, caf::exit_reason::user_shutdown);
   }
   reader = nullptr;

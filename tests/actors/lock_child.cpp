@@ -14,7 +14,7 @@
 #include <string>
 #include <thread>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 
 using namespace serialake;
 

@@ -12,7 +12,7 @@
 #include <map>
 #include <thread>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "core/file_io.hpp"
 #include "core/lock_file.hpp"
 #include "core/store.hpp"

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "tests/expect_code.hpp"
 
 namespace serialake::test {

@@ -11,7 +11,7 @@
 #include <filesystem>
 #include <set>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "core/store.hpp"
 #include "tests/core/power_loss.hpp"
 #include "tests/temp_dir.hpp"

@@ -17,7 +17,7 @@
 #include <filesystem>
 #include <map>
 
-#include "actors/dataset.hpp"
+#include "serialake/dataset.hpp"
 #include "core/format.hpp"
 #include "core/store.hpp"
 #include "tests/app/cli_runner.hpp"

@@ -25,16 +25,11 @@
 #include <string_view>
 #include <vector>
 
-#include "actors/writer.hpp"
 #include "serialake/error.hpp"
-#include "serialake/lock.hpp"
-#include "core/snapshot.hpp"
-#include "core/store.hpp"
+#include "serialake/future.hpp"
+#include "serialake/options.hpp"
 #include "serialake/types.hpp"
-
-namespace caf {
-class actor_system;
-}
+#include "core/snapshot.hpp"
 
 namespace serialake {
 
@@ -42,40 +37,8 @@ namespace detail {
 struct append_op;
 class ingest_queue;
 struct dataset_shared;
+struct engine_access;
 }  // namespace detail
-
-/// How to open a dataset. Defaults in comments.
-struct dataset_options {
-  /// Create the dataset if it does not exist (false).
-  bool create = false;
-  /// Never take the lock, never write; see the last commit, refresh() for newer (false).
-  bool read_only = false;
-  /// Open this older version, read-only (latest).
-  std::optional<uint64_t> version;
-  /// Writers: how long to wait for the dataset lock held by another process
-  /// before failing with errc::locked (0: fail at once, as Deep Lake does).
-  std::chrono::milliseconds lock_timeout{0};
-  /// Writers: heartbeat period of the lock (1 s) and how old a heartbeat of a
-  /// holder on another host may get before its lock is taken over (10 s).
-  std::chrono::milliseconds lock_heartbeat{1000};
-  std::chrono::milliseconds lock_validity{10000};
-  /// Writers: called once if the open starts waiting for another holder's lock
-  /// (lock_timeout > 0), with that holder: e.g. to tell a user why it waits.
-  std::function<void(const lock_holder&)> on_lock_wait;
-  /// How the dataset is locked against other processes (the lock file).
-  std::shared_ptr<lock_backend> locking;
-  /// When appends become durable and when buffered ones are committed
-  /// (buffered; every 64 MiB or 1000 ms after an append).
-  write_policy policy;
-  /// Bound on the memory of appends queued for the dataset actor (16 MiB: larger
-  /// bounds measured slower, the queue then no longer stays in cache).
-  uint64_t queue_bytes = 16ull << 20;
-  /// How long an append may wait for room in the queue before failing with
-  /// errc::timeout (wait as long as it takes).
-  std::optional<std::chrono::milliseconds> queue_timeout;
-  /// Chunk size and write buffer of the store.
-  store_options tuning;
-};
 
 /// The result of one append: the sample's (or row's, or batch's first) index.
 /// Move-only. Destroying it without get() is fine: the append still happens.
@@ -93,6 +56,14 @@ class append_future {
   /// Waits up to `d`; true if ready.
   bool wait_for(std::chrono::nanoseconds d) const;
   bool valid() const noexcept { return op_ != nullptr; }
+  /// Runs `fn(ready future)` once the append completed, with no thread blocked
+  /// for it: on the dataset's callback actor (continuations of appends that
+  /// complete after their then() run there one at a time, in completion order),
+  /// or at once on this thread if it completed already. Consumes this future. `fn`
+  /// calls get() for the index or the error; it must not throw (that terminates
+  /// the program, as from a std::thread) and should be short: the dataset's
+  /// continuations run one at a time.
+  void then(std::function<void(append_future)> fn) &&;
 
  private:
   friend class dataset;
@@ -100,6 +71,23 @@ class append_future {
     : op_(op), q_(std::move(q)) {}
   detail::append_op* op_ = nullptr;
   std::shared_ptr<detail::ingest_queue> q_;
+};
+
+/// A subscription to a dataset's commits; move-only; unsubscribes when destroyed.
+class subscription {
+ public:
+  subscription() = default;
+  subscription(subscription&&) noexcept = default;
+  subscription& operator=(subscription&& o) noexcept;
+  ~subscription();
+  /// Stops the calls now (see dataset::subscribe). Idempotent.
+  void cancel();
+
+ private:
+  friend class dataset;
+  struct impl;
+  explicit subscription(std::shared_ptr<impl> i) : impl_(std::move(i)) {}
+  std::shared_ptr<impl> impl_;
 };
 
 /// A copyable handle to one open dataset. All copies share the dataset actor.
@@ -132,10 +120,24 @@ class dataset {
   commit_info flush();
   /// Like flush, as a named version kept in the log.
   commit_info commit(const std::string& message);
+  /// flush() and commit() without blocking: the future completes once durable.
+  future<commit_info> flush_async();
+  future<commit_info> commit_async(const std::string& message);
   /// Named commits (all commits if `all`), oldest first.
   std::vector<commit_info> log(bool all = false);
-  /// The last commit as an immutable snapshot, readable from any thread.
+  /// The last commit as an immutable snapshot, readable from any thread (and
+  /// from a child forked after it was taken).
   std::shared_ptr<const serialake::snapshot> snapshot();
+  /// snapshot() without blocking.
+  future<std::shared_ptr<const serialake::snapshot>> snapshot_async();
+  /// Calls `fn` for each commit this handle's writer makes from now on, on the
+  /// dataset's notifier, one call at a time, never on the writer's thread: a
+  /// slow subscriber never slows the writer. One that falls behind gets the
+  /// commits it missed merged into one event (first_version < version, each
+  /// tensor's range covering them all), so it always learns every new sample.
+  /// Destroying the returned subscription stops the calls (waiting for one in
+  /// progress, unless called from inside `fn`).
+  subscription subscribe(std::function<void(const commit_event&)> fn);
   /// Read-only handles: picks up commits made by another writer; true if newer.
   bool refresh();
   /// The tensors' specs.
@@ -155,13 +157,6 @@ class dataset {
   friend class engine;
   append_future push(detail::append_op* op);
   std::shared_ptr<detail::dataset_shared> s_;
-};
-
-/// Engine settings.
-struct engine_options {
-  /// Worker threads of the actor system's scheduler (0: one per core, at least 2).
-  /// Dataset actors run on their own threads regardless: they do blocking I/O.
-  size_t threads = 0;
 };
 
 /// Owns an actor system and the registry of open datasets. Several engines may
@@ -184,10 +179,8 @@ class engine {
   /// up to lock_timeout for another process's lock); opens of other paths do not.
   dataset open(const std::string& path, const dataset_options& opts = {});
 
-  /// The actor system, for embedders that spawn their own actors (e.g. readers).
-  caf::actor_system& system();
-
  private:
+  friend struct detail::engine_access;  // serialake's own layers: actors/engine_access.hpp
   struct impl;
   std::unique_ptr<impl> impl_;
 };

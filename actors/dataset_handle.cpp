@@ -1,0 +1,254 @@
+// The public handle: append_future, dataset and subscription (serialake/dataset.hpp).
+
+#include <atomic>
+
+#include "actors/dataset_shared.hpp"
+#include "actors/notifier.hpp"
+#include "actors/op_pool.hpp"
+
+namespace serialake {
+
+namespace detail {
+
+dataset_shared::~dataset_shared() { close(false); }
+
+dataset_actor dataset_shared::get() {
+  check_not_forked(forks, "this dataset");
+  std::lock_guard<std::mutex> g(mtx);
+  if (!actor) throw error(errc::closed, "dataset " + path + " is closed");
+  return actor;
+}
+
+void dataset_shared::close(bool report) {
+  if (fork_generation() != forks) {
+    // A forked child: the actors are in the parent. Leak the handles rather
+    // than touch them (see dataset_shared.hpp).
+    new dataset_actor(std::move(actor));
+    new std::shared_ptr<callback_runner>(std::move(runner));
+    return;
+  }
+  dataset_actor a;
+  {
+    std::lock_guard<std::mutex> g(mtx);
+    a = std::move(actor);
+    actor = nullptr;
+  }
+  if (!a) return;
+  auto st = std::make_shared<async_state<ack>>();
+  st->runner = runner;
+  caf::anon_send(a, close_atom::value, std::make_shared<promise<ack>>(st));
+  a = nullptr;
+  future<ack> done(std::move(st));
+  struct close_runner {  // after the actor's last completions, even if close failed
+    callback_runner* r;
+    ~close_runner() {
+      if (r) r->close();
+    }
+  } guard{runner.get()};
+  try {
+    done.get();
+  } catch (const error&) {
+    if (report) throw;
+  }
+}
+
+}  // namespace detail
+
+using detail::append_op;
+
+// -- append_future -------------------------------------------------------------
+
+append_future& append_future::operator=(append_future&& o) noexcept {
+  if (this != &o) {
+    if (op_) op_->release();
+    op_ = o.op_;
+    q_ = std::move(o.q_);
+    o.op_ = nullptr;
+  }
+  return *this;
+}
+
+append_future::~append_future() {
+  if (op_) op_->release();
+}
+
+uint64_t append_future::get() {
+  if (!op_) throw error(errc::invalid_argument, "get() on an empty append_future");
+  if (!ready()) detail::check_not_forked(q_->forks(), "this append");
+  q_->wait_done(*op_);
+  if (op_->state.load(std::memory_order_acquire) == append_op::failed) throw *op_->err;
+  return op_->index;
+}
+
+bool append_future::ready() const noexcept {
+  return op_ && op_->state.load(std::memory_order_acquire) != append_op::pending;
+}
+
+bool append_future::wait_for(std::chrono::nanoseconds d) const {
+  if (!op_) return false;
+  if (!ready()) detail::check_not_forked(q_->forks(), "this append");
+  return q_->wait_done(*op_, d);
+}
+
+void append_future::then(std::function<void(append_future)> fn) && {
+  if (!op_) throw error(errc::invalid_argument, "then() on an empty append_future");
+  append_op* op = op_;
+  op_ = nullptr;
+  op->then = [op, q = std::move(q_), fn = std::move(fn)]() noexcept { fn(append_future(op, q)); };
+  uint8_t none = append_op::no_then;
+  if (op->then_state.compare_exchange_strong(none, append_op::then_set, std::memory_order_acq_rel))
+    return;  // the actor posts it on completion
+  auto run = std::move(op->then);  // completed already: run it here
+  op->then = nullptr;
+  run();
+}
+
+// -- dataset -------------------------------------------------------------------
+
+namespace {
+
+detail::dataset_shared& need(const std::shared_ptr<detail::dataset_shared>& s) {
+  if (!s) throw error(errc::invalid_argument, "empty dataset handle");
+  return *s;
+}
+
+}  // namespace
+
+const std::string& dataset::path() const { return need(s_).path; }
+bool dataset::read_only() const { return need(s_).read_only; }
+
+append_future dataset::push(append_op* op) {
+  try {
+    auto& s = need(s_);
+    detail::check_not_forked(s.forks, "this dataset");
+    if (s.read_only) throw error(errc::read_only, "dataset " + s.path + " is open read-only");
+    s.queue->push(op);
+    return append_future(op, s.queue);
+  } catch (...) {
+    delete op;  // never queued: nobody else refers to it
+    throw;
+  }
+}
+
+append_future dataset::append(std::string tensor, sample smp) {
+  append_op* op = detail::new_op();
+  op->tensor = std::move(tensor);
+  op->payload = std::move(smp);
+  return push(op);
+}
+
+append_future dataset::append(std::string_view tensor, const sample_view& v) {
+  std::unique_ptr<append_op> op(detail::new_op());  // freed if a copy below throws
+  op->tensor.assign(tensor);
+  auto* s = std::get_if<sample>(&op->payload);
+  if (!s) s = &op->payload.emplace<sample>();
+  s->type = v.type;
+  s->shape.assign(v.shape, v.shape + v.ndim);
+  const char* bytes = static_cast<const char*>(v.data);
+  // A reused buffer far larger than this sample would count (and hold) its
+  // whole capacity against the queue bound: start a fitting one instead.
+  if (s->data.capacity() > 2 * v.size + 4096)
+    std::string(bytes, v.size).swap(s->data);
+  else
+    s->data.assign(bytes, v.size);
+  return push(op.release());
+}
+
+append_future dataset::append_row(row r) {
+  std::vector<row> rows;
+  rows.push_back(std::move(r));
+  return append_rows(std::move(rows));
+}
+
+append_future dataset::append_rows(std::vector<row> rows) {
+  append_op* op = detail::new_op();
+  op->tensor.clear();
+  op->payload = std::move(rows);
+  return push(op);
+}
+
+append_future dataset::append_batch(std::string tensor, std::vector<sample> samples) {
+  append_op* op = detail::new_op();
+  op->tensor = std::move(tensor);
+  op->payload = std::move(samples);
+  return push(op);
+}
+
+void dataset::create_tensor(const tensor_spec& spec) { need(s_).call<ack>(create_atom::value, spec); }
+
+commit_info dataset::flush() { return flush_async().get(); }
+
+commit_info dataset::commit(const std::string& message) { return commit_async(message).get(); }
+
+future<commit_info> dataset::flush_async() {
+  return need(s_).call_async<commit_info>(commit_atom::value, std::string{});
+}
+
+future<commit_info> dataset::commit_async(const std::string& message) {
+  if (message.empty()) throw error(errc::invalid_argument, "a commit message must not be empty");
+  return need(s_).call_async<commit_info>(commit_atom::value, message);
+}
+
+std::vector<commit_info> dataset::log(bool all) {
+  return need(s_).call<std::vector<commit_info>>(log_atom::value, all);
+}
+
+std::shared_ptr<const serialake::snapshot> dataset::snapshot() { return snapshot_async().get(); }
+
+future<snapshot_ptr> dataset::snapshot_async() { return need(s_).call_async<snapshot_ptr>(snapshot_atom::value); }
+
+bool dataset::refresh() { return need(s_).call<bool>(refresh_atom::value); }
+
+std::vector<tensor_spec> dataset::tensors() {
+  return need(s_).call<std::vector<tensor_spec>>(tensors_atom::value);
+}
+
+void dataset::close() { need(s_).close(true); }
+
+// -- subscription --------------------------------------------------------------
+
+struct subscription::impl {
+  std::shared_ptr<callback_subscriber> sub;
+  std::weak_ptr<detail::dataset_shared> ds;
+  uint64_t id = 0;
+};
+
+subscription dataset::subscribe(std::function<void(const commit_event&)> fn) {
+  static std::atomic<uint64_t> next_id{1};
+  auto& s = need(s_);
+  auto i = std::make_shared<subscription::impl>();
+  i->sub = std::make_shared<callback_subscriber>();
+  i->sub->fn = std::move(fn);
+  i->ds = s_;
+  i->id = next_id.fetch_add(1);
+  s.call<uint64_t>(subscribe_atom::value, i->id, spawn_callback_subscriber(*s.sys, i->sub));
+  return subscription(std::move(i));
+}
+
+subscription& subscription::operator=(subscription&& o) noexcept {
+  if (this != &o) {
+    cancel();
+    impl_ = std::move(o.impl_);
+  }
+  return *this;
+}
+
+subscription::~subscription() { cancel(); }
+
+void subscription::cancel() {
+  if (!impl_) return;
+  impl_->sub->cancel();
+  if (auto s = impl_->ds.lock()) {
+    try {
+      caf::anon_send(s->get(), unsub_atom::value, impl_->id);
+    } catch (const error&) {
+      // Closed (or forked): its notifier is gone, and with it the subscriber.
+    }
+  }
+  impl_.reset();
+}
+
+uint64_t dataset::queued_bytes() const { return need(s_).queue->queued_bytes(); }
+uint64_t dataset::peak_queued_bytes() const { return need(s_).queue->peak_bytes(); }
+
+}  // namespace serialake
