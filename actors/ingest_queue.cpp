@@ -198,10 +198,12 @@ void ingest_queue::notify_done() { done_.notify(mtx_); }
 
 // The second hand-off of an append (actor to waiter) costs a thread wake-up when
 // the waiter sleeps: tens of microseconds on a VM, whose idle vCPU must be woken
-// by the host. So one waiter at a time (the others sleep at once: more spinners
-// would take the cores from the actor) spins for its result, yielding, before it
-// sleeps; a spinning waiter is not counted in done_, so completing its op costs
-// the actor no notify either. It spins up to twice the typical wait (a moving
+// by the host. So a waiter spins for its result, yielding, before it sleeps, if
+// it is the only one waiting: with others asleep the commit is a group's, whose
+// one wake-up is shared, and a spinner would take a core from the actor and
+// the other writers.
+// A spinning waiter is not counted in done_, so completing its op costs the
+// actor no notify either. It spins up to twice the typical wait (a moving
 // average of the spinner's waits), at most spin_limit_, and not at all when waits
 // are longer than that (a disk whose syncs take milliseconds): there a wake-up
 // is a few percent of the wait, and spinning would burn a core for nothing.
@@ -210,7 +212,8 @@ bool ingest_queue::wait_done(const append_op& op, std::optional<std::chrono::nan
   auto done = [&] { return op.state.load(std::memory_order_acquire) != append_op::pending; };
   if (done()) return true;
   hurry();
-  if (spinning_.exchange(true, std::memory_order_acquire)) {
+  const bool others_asleep = done_.count.load(std::memory_order_relaxed) > 0;
+  if (others_asleep || spinning_.exchange(true, std::memory_order_acquire)) {
     std::unique_lock<std::mutex> lk(mtx_);
     return done_.wait(lk, d, done);
   }

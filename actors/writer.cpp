@@ -9,6 +9,12 @@ namespace {
 // Room is returned to producers in steps this large during a long drain.
 constexpr uint64_t release_step = 1 << 20;
 
+// Commits one serve() may make before the actor looks at its mailbox again
+// (it looks earlier when a message waits). Lingering on for good measured
+// slower at T=16: the actor commits each straggler alone instead of letting
+// the woken writers gather into the next group.
+constexpr int max_rounds = 8;
+
 // Samples smaller than this are copied into the store's write buffer, so the op
 // keeps its buffer for its producer's next append (op_pool.hpp); larger ones are
 // handed over and reach the page cache with no copy of ours.
@@ -149,11 +155,11 @@ dataset_writer::serve_result dataset_writer::serve(const std::function<bool()>& 
     append_op* ops = queue_->take_all();
     // Durable: the writers just woken append again within microseconds; catching
     // their appends here spares this thread a wake-up (tens of us on a VM), and
-    // their next push a message. As long as appends keep coming and no message
-    // waits: a control message (flush, close, a timer) ends the lingering.
+    // their next push a message. For a bounded number of rounds, and only while
+    // no message waits: a control message (flush, close, a timer) ends it.
     const bool linger = ops && policy_.mode == durability::durable && policy_.linger.count() > 0;
     r.arm_timer = apply_and_commit(ops);
-    while (linger && !mail_waiting())
+    for (int round = 1; linger && round < max_rounds && !mail_waiting(); ++round)
       if (!apply_and_commit(queue_->take_within(policy_.linger))) break;
   }
   return r;
