@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "core/snapshot.hpp"
+#include "serialake/snapshot.hpp"
 #include "core/store.hpp"
 #include "serialake/future.hpp"
 

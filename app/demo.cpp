@@ -6,6 +6,7 @@
 #include <string>
 
 #include "serialake/error.hpp"
+#include "core/snapshot_data.hpp"
 #include "core/store.hpp"
 
 using namespace serialake;
@@ -47,7 +48,7 @@ int main(int argc, char** argv) {
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     std::printf("dataset %s: version %llu, %zu tensors\n", path.c_str(),
                 static_cast<unsigned long long>(snap->version()), snap->tensors().size());
-    for (auto& t : snap->tensors())
+    for (auto& t : snap->data().tensors)
       std::printf("  %-10s %-8s %-12s %llu samples in %zu chunk(s)\n", t.spec.name.c_str(),
                   to_string(t.spec.type), t.spec.htype.c_str(),
                   static_cast<unsigned long long>(t.length), t.chunks.size());

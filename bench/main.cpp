@@ -2,6 +2,7 @@
 //
 //   serialake-bench --store serialake --mode buffered --threads 16 --size 4096 [--verify]
 //   serialake-bench --matrix [--reps 3] [--csv results.csv]
+//   serialake-bench --read [--read-mib 1024] [--read-sizes 4096,100] [--reps 3] [--no-cold]
 
 #include <CLI/CLI.hpp>
 
@@ -10,6 +11,7 @@
 #include <exception>
 #include <unistd.h>
 
+#include "bench/read_bench.hpp"
 #include "bench/run.hpp"
 #include "bench/stores.hpp"
 
@@ -34,6 +36,8 @@ int main(int argc, char** argv) {
   bool matrix = false;
   int lock_reps = 0;
   matrix_options m;
+  bool read = false;
+  read_options ro;
   app.add_option("--store", c.store, store_names)->capture_default_str();
   app.add_option("--mode", mode, "buffered | durable")->capture_default_str()
       ->check(CLI::IsMember({"buffered", "durable"}));
@@ -49,11 +53,16 @@ int main(int argc, char** argv) {
   app.add_flag("--matrix", matrix, "sweep T, S, modes and stores; print a median table");
   app.add_option("--lock-latency", lock_reps,
                  "measure lock hand-over after release and after SIGKILL, this many times each");
-  app.add_option("--reps", m.reps, "matrix: repetitions per cell")->capture_default_str();
+  app.add_option("--reps", m.reps, "matrix, read: repetitions per cell or figure")->capture_default_str();
   app.add_option("--stores", m.stores, "matrix: stores")->delimiter(',');
   app.add_option("--modes", m.modes, "matrix: modes")->delimiter(',');
   app.add_option("--sizes", m.sizes, "matrix: sample sizes")->delimiter(',');
   app.add_option("--thread-counts", m.threads, "matrix: producer counts")->delimiter(',');
+  app.add_flag("--read", read, "measure bulk and point reads against pread, LMDB and RocksDB");
+  app.add_option("--read-mib", ro.mib, "read: MiB per dataset")->capture_default_str()
+      ->check(CLI::Range(1, 1 << 20));
+  app.add_option("--read-sizes", ro.sizes, "read: sample sizes, one dataset each")->delimiter(',');
+  app.add_flag("--no-cold", [&](int64_t) { ro.cold = false; }, "read: skip the cold-cache figures");
   app.add_option("--csv", m.csv, "matrix: where the raw runs go")->capture_default_str();
   app.footer("Example: serialake-bench --store serialake --mode durable --threads 16 --size 4096");
   try {
@@ -64,6 +73,11 @@ int main(int argc, char** argv) {
   c.durable = mode == "durable";
   try {
     if (lock_reps > 0) return run_lock_latency(lock_reps, c.dir);
+    if (read) {
+      ro.reps = m.reps;
+      ro.dir = c.dir;
+      return run_read_bench(ro);
+    }
     if (matrix) {
       m.deadline = c.deadline;
       m.dir = c.dir;

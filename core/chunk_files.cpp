@@ -64,7 +64,14 @@ size_t chunk_files::cached() const {
 }
 
 std::shared_ptr<io::file> chunk_files::get(const std::string& tensor, const std::string& name) {
-  std::string key = name.empty() ? std::string(format::log_file) : tensor + "/" + name;
+  // Built in a per-thread string that keeps its capacity: a hit allocates
+  // nothing (snapshot::read_into promises no allocation).
+  thread_local std::string key;
+  if (name.empty()) {
+    key = format::log_file;
+  } else {
+    key.assign(tensor).append(1, '/').append(name);
+  }
   {
     std::lock_guard<std::mutex> g(mtx_);
     if (auto it = open_.find(key); it != open_.end()) {
@@ -83,7 +90,7 @@ std::shared_ptr<io::file> chunk_files::get(const std::string& tensor, const std:
     return it->second.file;
   }
   recent_.push_front(key);
-  open_.emplace(std::move(key), slot{f, recent_.begin()});
+  open_.emplace(key, slot{f, recent_.begin()});
   while (open_.size() > capacity_) {
     auto victim = open_.find(recent_.back());
     evicted.push_back(std::move(victim->second.file));

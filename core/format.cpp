@@ -1,6 +1,9 @@
 #include "core/format.hpp"
 
 #include <xxhash.h>
+#if defined(__x86_64__)
+#include <xxh_x86dispatch.h>
+#endif
 
 #include <cstring>
 
@@ -50,7 +53,16 @@ struct reader {
 
 static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "format assumes little-endian");
 
-uint64_t hash(const void* data, size_t size) noexcept { return XXH3_64bits(data, size); }
+uint64_t hash(const void* data, size_t size) noexcept {
+#if defined(__x86_64__)
+  // The same XXH3, with the widest vector unit the CPU has (AVX-512, AVX2) picked
+  // at run time: 3x the speed of the SSE2 build of XXH3_64bits at 4 KiB, and
+  // hashing is most of what a checked scan costs (docs/benchmarks.md).
+  return XXH3_64bits_dispatch(data, size);
+#else
+  return XXH3_64bits(data, size);
+#endif
+}
 
 std::string_view chunk_writer(std::string_view name) noexcept {
   constexpr size_t id = 16;

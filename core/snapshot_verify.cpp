@@ -25,7 +25,7 @@
 
 #include "serialake/error.hpp"
 #include "core/format.hpp"
-#include "core/snapshot.hpp"
+#include "core/snapshot_data.hpp"
 
 namespace serialake {
 namespace {
@@ -140,11 +140,12 @@ class checker {
 
 std::vector<problem> snapshot::verify() const {
   std::vector<found> found_list;
-  checker chk(*files_, found_list);
+  const snapshot_data& d = *data_;
+  checker chk(*d.files, found_list);
   // Chunk files, tensor by tensor. The log's id in a tensor's chunk list, if any.
-  std::vector<std::optional<uint32_t>> log_id(tensors_.size());
-  for (size_t ti = 0; ti < tensors_.size(); ++ti) {
-    auto& t = tensors_[ti];
+  std::vector<std::optional<uint32_t>> log_id(d.tensors.size());
+  for (size_t ti = 0; ti < d.tensors.size(); ++ti) {
+    auto& t = d.tensors[ti];
     if (auto it = std::find(t.chunks.begin(), t.chunks.end(), std::string()); it != t.chunks.end())
       log_id[ti] = static_cast<uint32_t>(it - t.chunks.begin());
     for (uint64_t i = 0; i < t.length; ++i)
@@ -154,17 +155,17 @@ std::vector<problem> snapshot::verify() const {
   using cursor = std::tuple<uint64_t, size_t, uint64_t>;  // offset, tensor, index
   std::priority_queue<cursor, std::vector<cursor>, std::greater<cursor>> next;
   auto advance = [&](size_t ti, uint64_t i) {
-    auto& t = tensors_[ti];
+    auto& t = d.tensors[ti];
     while (i < t.length && t.entry(i).chunk != log_id[ti]) ++i;
     if (i < t.length) next.emplace(t.entry(i).offset, ti, i);
   };
-  for (size_t ti = 0; ti < tensors_.size(); ++ti)
+  for (size_t ti = 0; ti < d.tensors.size(); ++ti)
     if (log_id[ti]) advance(ti, 0);
   while (!next.empty()) {
     size_t ti = std::get<1>(next.top());
     uint64_t i = std::get<2>(next.top());
     next.pop();
-    chk.check(ti, tensors_[ti], i);
+    chk.check(ti, d.tensors[ti], i);
     advance(ti, i + 1);
   }
   std::stable_sort(found_list.begin(), found_list.end(), [](const found& a, const found& b) {

@@ -399,9 +399,9 @@ std::shared_ptr<const serialake::snapshot> store::snapshot() const {
   if (impl_->snap) return impl_->snap;
   std::vector<tensor_view> views;
   for (auto& t : impl_->tensors)
-    views.push_back(tensor_view{t.meta.spec, t.chunks, t.index.share(), t.committed});
-  impl_->snap = std::make_shared<const serialake::snapshot>(impl_->dir, impl_->version,
-                                                            std::move(views), impl_->files);
+    views.push_back(tensor_view{t.meta.spec, t.chunks, t.index.share(), t.committed, {}});
+  impl_->snap = std::make_shared<const serialake::snapshot>(
+      std::make_shared<const snapshot_data>(impl_->dir, impl_->version, std::move(views), impl_->files));
   return impl_->snap;
 }
 

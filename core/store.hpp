@@ -21,7 +21,7 @@
 
 #include "serialake/error.hpp"
 #include "serialake/options.hpp"
-#include "core/snapshot.hpp"
+#include "serialake/snapshot.hpp"
 #include "serialake/types.hpp"
 
 namespace serialake {

@@ -17,7 +17,7 @@
 #include "core/gather_buffer.hpp"
 #include "core/log_mark.hpp"
 #include "core/schema.hpp"
-#include "core/snapshot.hpp"
+#include "core/snapshot_data.hpp"
 #include "core/store.hpp"
 #include "core/tensor_index.hpp"
 

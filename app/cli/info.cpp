@@ -7,6 +7,7 @@
 
 #include "app/cli/commands.hpp"
 #include "serialake/lock.hpp"
+#include "core/snapshot_data.hpp"
 #include "core/store.hpp"
 
 namespace serialake::cli {
@@ -45,7 +46,7 @@ int run_info(const info_args& a) {
   auto snap = st->snapshot();
   // The index entries already hold each sample's stored size: no chunk is read.
   std::vector<tensor_stats> stats;
-  for (auto& t : snap->tensors()) {
+  for (auto& t : snap->data().tensors) {
     tensor_stats s{&t};
     for (uint64_t i = 0; i < t.length; ++i) s.bytes += t.entry(i).size;
     stats.push_back(s);

@@ -6,7 +6,7 @@
 #include <limits>
 #include <type_traits>
 
-#include "app/cli/base64.hpp"
+#include "core/base64.hpp"
 #include "serialake/error.hpp"
 
 namespace serialake::cli {

@@ -65,16 +65,16 @@ std::string npy_header(dtype t, const shape_t& shape) {
 }
 
 uint64_t export_npy(const snapshot& snap, const std::string& tensor, const std::string& file) {
-  const tensor_view& t = snap.tensor(tensor);
-  npy_descr(t.spec.type);  // refuses blob dtypes before anything is written
-  const uint64_t n = t.length;
+  const tensor_spec& spec = snap.spec(tensor);
+  npy_descr(spec.type);  // refuses blob dtypes before anything is written
+  const uint64_t n = snap.length(tensor);
 
   // Every sample must have the same shape. A fixed shape guarantees it; otherwise
   // a first pass reads the shapes (export is rare; a ragged tensor must fail
   // before the file exists).
   shape_t sample_shape;
-  if (t.spec.shape) {
-    sample_shape = *t.spec.shape;
+  if (spec.shape) {
+    sample_shape = *spec.shape;
   } else if (n > 0) {
     sample_shape = snap.read(tensor, 0).shape;
     for (uint64_t i = 1; i < n; ++i) {
@@ -96,7 +96,7 @@ uint64_t export_npy(const snapshot& snap, const std::string& tensor, const std::
       if (!bytes.empty() && std::fwrite(bytes.data(), 1, bytes.size(), f.get()) != bytes.size())
         throw_io("cannot write " + file, errno);
     };
-    put(npy_header(t.spec.type, shape));
+    put(npy_header(spec.type, shape));
     for (uint64_t i = 0; i < n; ++i) put(snap.read(tensor, i).data);
     std::FILE* raw = f.release();
     if (std::fclose(raw) != 0) throw_io("cannot write " + file, errno);

@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <string>
 
-#include "core/snapshot.hpp"
+#include "serialake/snapshot.hpp"
 #include "serialake/types.hpp"
 
 namespace serialake::cli {

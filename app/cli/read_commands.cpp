@@ -11,6 +11,7 @@
 #include "app/cli/npy.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
+#include "core/snapshot_data.hpp"
 #include "core/store.hpp"
 
 namespace serialake::cli {
@@ -18,7 +19,7 @@ namespace {
 
 std::string tensor_names(const snapshot& snap) {
   std::string out;
-  for (auto& t : snap.tensors()) out += (out.empty() ? "" : ", ") + t.spec.name;
+  for (auto& t : snap.tensors()) out += (out.empty() ? "" : ", ") + t.name;
   return out.empty() ? "none" : out;
 }
 
@@ -40,11 +41,11 @@ int run_cat(const cat_args& a) {
   auto snap = st->snapshot();
   std::vector<const tensor_view*> sel;
   if (a.tensors.empty()) {
-    for (auto& t : snap->tensors()) sel.push_back(&t);
+    for (auto& t : snap->data().tensors) sel.push_back(&t);
   } else {
     for (auto& name : a.tensors) {
       need_tensor(*snap, name, a.path);
-      sel.push_back(&snap->tensor(name));
+      sel.push_back(&snap->data().tensor(name));
     }
   }
   // Tensors may differ in length (samples appended to one tensor alone); row i
@@ -95,7 +96,7 @@ int run_verify(const verify_args& a) {
                 "the dataset ends at version %llu\n",
                 static_cast<unsigned long long>(*v), static_cast<unsigned long long>(snap->version()));
   uint64_t samples = 0;
-  for (auto& t : snap->tensors()) samples += t.length;
+  for (auto& t : snap->tensors()) samples += snap->length(t.name);
   for (auto& p : problems) {
     if (p.tensor.empty())
       std::printf("file %s: %s\n", p.file.c_str(), p.message.c_str());

@@ -29,7 +29,7 @@
 #include "serialake/future.hpp"
 #include "serialake/options.hpp"
 #include "serialake/types.hpp"
-#include "core/snapshot.hpp"
+#include "serialake/snapshot.hpp"
 
 namespace serialake {
 

@@ -9,5 +9,5 @@
 #include "serialake/lock.hpp"
 #include "serialake/lock_uri.hpp"
 #include "serialake/options.hpp"
-#include "core/snapshot.hpp"
+#include "serialake/snapshot.hpp"
 #include "serialake/types.hpp"

@@ -5,16 +5,16 @@
 #include <algorithm>
 #include <mutex>
 
-#include "app/cli/base64.hpp"
+#include "core/base64.hpp"
 #include "serialake/error.hpp"
 
 namespace serialake::etcd {
 
-std::string b64(const std::string& raw) { return cli::base64_encode(raw); }
+std::string b64(const std::string& raw) { return base64_encode(raw); }
 
 std::string unb64(const json& field) {
   if (!field.is_string()) return {};
-  return cli::base64_decode(field.get<std::string>());
+  return base64_decode(field.get<std::string>());
 }
 
 int64_t int_field(const json& obj, const char* name) {

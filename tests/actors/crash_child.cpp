@@ -80,10 +80,8 @@ struct shared {
 class lane {
  public:
   lane(shared& sh, uint64_t seed) : sh_(sh), rng_(seed), window_(1 + rng_() % 32) {
-    // Held in a variable: a range-for over a temporary snapshot's tensors()
-    // would read freed memory once a commit made it the last owner.
     auto snap = sh_.ds.snapshot();
-    for (auto& t : snap->tensors()) next_[t.spec.name] = t.length;
+    for (auto& t : snap->tensors()) next_[t.name] = snap->length(t.name);
   }
 
   void append_rows(size_t n) {

@@ -121,18 +121,19 @@ void check(const std::string& path, uint64_t seed, model& m,
   // Every visible sample is what a child writes at that index: nothing torn,
   // nothing applied twice (a duplicate lands at the next index, whose content
   // differs), nothing out of order. Each sample is read once, when first seen.
-  for (auto& t : snap->tensors()) {
-    const std::string& name = t.spec.name;
+  for (auto& spec : snap->tensors()) {
+    const std::string& name = spec.name;
+    const uint64_t length = snap->length(name);
     uint64_t& seen = m.seen[name];
     INFO("tensor " << name);
-    REQUIRE(t.length >= seen);
-    for (uint64_t i = seen; i < t.length; ++i) {
+    REQUIRE(length >= seen);
+    for (uint64_t i = seen; i < length; ++i) {
       bool ok = same(snap->read(name, i), crash::content(seed, name, i));
       if (!ok) UNSCOPED_INFO("tensor " << name << " index " << i << " differs from what was written");
       m.corrupt += !ok;
       ++m.samples_checked;
     }
-    seen = t.length;
+    seen = length;
   }
   // Every acknowledged append is there, with its bytes, at its index.
   // Kills: a durable future completed before its sync, a buffered flush that

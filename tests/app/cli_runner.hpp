@@ -9,7 +9,7 @@
 #include <string>
 #include <vector>
 
-#include "app/cli/base64.hpp"
+#include "core/base64.hpp"
 #include "tests/process.hpp"
 
 namespace serialake::test {
@@ -71,7 +71,7 @@ inline std::string blob_rows(int first, int n, size_t size) {
   std::string out;
   for (int i = first; i < first + n; ++i)
     out += "{\"id\":" + std::to_string(i) + ",\"blob\":\"" +
-           serialake::cli::base64_encode(std::string(size, static_cast<char>(i))) + "\"}\n";
+           serialake::base64_encode(std::string(size, static_cast<char>(i))) + "\"}\n";
   return out;
 }
 

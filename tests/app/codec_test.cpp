@@ -8,7 +8,7 @@
 #include <limits>
 #include <random>
 
-#include "app/cli/base64.hpp"
+#include "core/base64.hpp"
 #include "app/cli/json_codec.hpp"
 #include "app/cli/npy.hpp"
 #include "serialake/error.hpp"

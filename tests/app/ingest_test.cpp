@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/cli/base64.hpp"
+#include "core/base64.hpp"
 #include "tests/app/cli_runner.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -70,7 +70,7 @@ std::map<std::string, ingested> read_back(const std::string& ds) {
     REQUIRE(static_cast<size_t>(label) < classes.size());
     bool fresh = out.emplace(j["path"].get<std::string>(),
                              ingested{classes[static_cast<size_t>(label)], label,
-                                      serialake::cli::base64_decode(j["file"].get<std::string>())})
+                                      serialake::base64_decode(j["file"].get<std::string>())})
                      .second;
     INFO(j["path"]);
     CHECK(fresh);

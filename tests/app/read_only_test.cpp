@@ -180,7 +180,7 @@ std::vector<std::string> run_readers(const std::string& ds, const std::string& n
     auto s = store::open(ds, {true, {}, {}, {}});
     auto snap = s->snapshot();
     for (auto& t : snap->tensors())
-      for (uint64_t i = 0; i < t.length; ++i) snap->read(t.spec.name, i);
+      for (uint64_t i = 0; i < snap->length(t.name); ++i) snap->read(t.name, i);
     seen.push_back("store v" + std::to_string(s->version()) + " problems " +
                    std::to_string(s->verify().size()) + " damage " + (s->damage() ? "yes" : "no") +
                    " log " + std::to_string(s->log(true).size()));
@@ -194,7 +194,7 @@ std::vector<std::string> run_readers(const std::string& ds, const std::string& n
     auto h = eng.open(ds, o);
     auto snap = h.snapshot();
     for (auto& t : snap->tensors())
-      for (uint64_t i = 0; i < t.length; ++i) snap->read(t.spec.name, i);
+      for (uint64_t i = 0; i < snap->length(t.name); ++i) snap->read(t.name, i);
     h.refresh();
     seen.push_back("engine v" + std::to_string(snap->version()) + " log " +
                    std::to_string(h.log(true).size()) + " tensors " + std::to_string(h.tensors().size()));

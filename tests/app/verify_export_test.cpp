@@ -65,7 +65,7 @@ TEST_CASE("damage in the last commit's data is reported by verify, not hidden") 
   REQUIRE(cli({"create", ds, "--tensor", "blob:bytes"}).status == 0);
   REQUIRE(cli({"append", ds}, "{\"blob\":\"AAAA\"}\n").status == 0);
   REQUIRE(cli({"append", ds}, "{\"blob\":\"BBBBBBBB\"}\n").status == 0);
-  REQUIRE(flip_inside(ds + "/commits.log", serialake::cli::base64_decode("BBBBBBBB"), 0));
+  REQUIRE(flip_inside(ds + "/commits.log", serialake::base64_decode("BBBBBBBB"), 0));
   // The damaged commit stays visible: its sample reads as corrupt, the others
   // still read, and verify names it.
   CHECK(cli({"cat", ds, "--end", "1"}).out == "{\"blob\":\"AAAA\"}\n");

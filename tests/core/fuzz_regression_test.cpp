@@ -46,9 +46,9 @@ TEST_CASE("a log entry claiming more bytes than its chunk holds reads as corrupt
   auto snap = s->snapshot();
   int corrupt = 0;
   for (auto& t : snap->tensors())
-    for (uint64_t i = 0; i < t.length; ++i) {
+    for (uint64_t i = 0; i < snap->length(t.name); ++i) {
       try {
-        snap->read(t.spec.name, i);
+        snap->read(t.name, i);
       } catch (const error& e) {
         CHECK(e.code() == errc::corrupt);
         ++corrupt;

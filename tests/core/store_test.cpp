@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "serialake/error.hpp"
+#include "core/snapshot_data.hpp"
 #include "core/store.hpp"
 #include "tests/temp_dir.hpp"
 #include "tests/expect_code.hpp"
@@ -116,7 +117,7 @@ TEST_CASE("a tensor spans many chunks and reads back in order") {
   auto s = store::open(path);
   auto snap = s->snapshot();
   REQUIRE(snap->length("x") == 2000);
-  CHECK(snap->tensor("x").chunks.size() > 50);
+  CHECK(snap->data().tensor("x").chunks.size() > 50);
   for (int i = 0; i < 2000; ++i)
     REQUIRE(snap->read("x", i).data == blob(i % 300 + (i % 97 == 0 ? 5000 : 0), i));
   // A reopened writer continues in new chunks.

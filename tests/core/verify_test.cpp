@@ -9,11 +9,14 @@
 #include <sstream>
 
 #include "serialake/error.hpp"
+#include "core/file_io.hpp"
 #include "core/format.hpp"
 #include "core/store.hpp"
+#include "tests/flip_byte.hpp"
 #include "tests/temp_dir.hpp"
 
 using namespace serialake;
+using serialake::test::flip_byte;
 using serialake::test::temp_dir;
 
 namespace {
@@ -39,14 +42,6 @@ std::string slurp(const std::string& path) {
   std::stringstream ss;
   ss << in.rdbuf();
   return ss.str();
-}
-
-void flip(const std::string& path, uint64_t at) {
-  std::fstream f(path, std::ios::binary | std::ios::in | std::ios::out);
-  f.seekg(static_cast<std::streamoff>(at));
-  char c = static_cast<char>(f.get());
-  f.seekp(static_cast<std::streamoff>(at));
-  f.put(static_cast<char>(c ^ 0x5a));
 }
 
 }  // namespace
@@ -104,7 +99,7 @@ TEST_CASE("verify streams a sample larger than its read window") {
   CHECK(store::open(path, {true, {}, {}, {}})->verify().empty());
   auto chunks = io::list_dir(path + "/chunks/x");
   REQUIRE(chunks.size() == 1);
-  flip(path + "/chunks/x/" + chunks[0], 10 + (5 << 19));  // 2.5 MiB into the big sample
+  flip_byte(path + "/chunks/x/" + chunks[0], 10 + (5 << 19));  // 2.5 MiB into the big sample
   auto problems = store::open(path, {true, {}, {}, {}})->verify();
   REQUIRE(problems.size() == 1);
   CHECK(problems[0].index == 1);

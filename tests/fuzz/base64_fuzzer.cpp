@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "app/cli/base64.hpp"
+#include "core/base64.hpp"
 #include "tests/fuzz/fuzz_check.hpp"
 
 using namespace serialake;
@@ -14,8 +14,8 @@ using namespace serialake;
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const std::string_view in(reinterpret_cast<const char*>(data), size);
   std::string bytes;
-  if (fuzz::answers([&] { bytes = cli::base64_decode(in); }))
-    fuzz::check(cli::base64_encode(bytes) == in, "two base64 texts decode to the same bytes");
-  fuzz::check(cli::base64_decode(cli::base64_encode(in)) == in, "encode then decode changes the bytes");
+  if (fuzz::answers([&] { bytes = base64_decode(in); }))
+    fuzz::check(base64_encode(bytes) == in, "two base64 texts decode to the same bytes");
+  fuzz::check(base64_decode(base64_encode(in)) == in, "encode then decode changes the bytes");
   return 0;
 }

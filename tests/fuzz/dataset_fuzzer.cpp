@@ -37,8 +37,8 @@ open_options options(bool read_only) {
 void read_all(const store& s) {
   auto snap = s.snapshot();
   for (auto& t : snap->tensors())
-    for (uint64_t i = 0; i < std::min(t.length, reads_per_tensor); ++i)
-      fuzz::answers([&] { snap->read(t.spec.name, i); });  // a corrupt sample leaves the others readable
+    for (uint64_t i = 0; i < std::min(snap->length(t.name), reads_per_tensor); ++i)
+      fuzz::answers([&] { snap->read(t.name, i); });  // a corrupt sample leaves the others readable
   s.verify();
   s.log(true);
 }

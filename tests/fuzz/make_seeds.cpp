@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "app/cli/base64.hpp"
+#include "core/base64.hpp"
 #include "app/cli/json_codec.hpp"
 #include "core/file_io.hpp"
 #include "core/format.hpp"
@@ -141,7 +141,7 @@ void base64_seeds() {
   std::string all;
   for (int i = 0; i < 256; ++i) all += char(i);
   for (const std::string& s : {std::string(), std::string("f"), std::string("fo"), std::string("foo"), all})
-    seed("base64", "len-" + std::to_string(s.size()), cli::base64_encode(s));
+    seed("base64", "len-" + std::to_string(s.size()), base64_encode(s));
 }
 
 }  // namespace

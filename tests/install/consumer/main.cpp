@@ -1,7 +1,10 @@
-// A program embedding serialake through the installed package.
+// A program embedding serialake through the installed package: threads append,
+// continuations count them, a snapshot reads them back in bulk.
 #include <serialake/serialake.hpp>
 
+#include <condition_variable>
 #include <cstdio>
+#include <mutex>
 #include <thread>
 #include <vector>
 
@@ -11,16 +14,38 @@ int main(int argc, char** argv) {
   serialake::dataset_options o;
   o.create = true;
   auto ds = eng.open(argv[1], o);
-  ds.create_tensor({"n", serialake::dtype::int64, "generic", {}});
+  ds.create_tensor({"n", serialake::dtype::int64, "generic", serialake::shape_t{}});  // fixed: scalars
+  std::mutex mtx;
+  std::condition_variable cv;
+  int done = 0;
   std::vector<std::thread> ts;
   for (int t = 0; t < 4; ++t)
     ts.emplace_back([&, t] {
       for (int i = 0; i < 250; ++i)
-        ds.append("n", serialake::sample::scalar<int64_t>(serialake::dtype::int64, t * 1000 + i));
+        ds.append("n", serialake::sample::scalar<int64_t>(serialake::dtype::int64, t * 1000 + i))
+          .then([&](serialake::append_future f) {
+            f.get();
+            std::lock_guard<std::mutex> g(mtx);
+            if (++done == 1000) cv.notify_all();
+          });
     });
   for (auto& t : ts) t.join();
+  {
+    std::unique_lock<std::mutex> lk(mtx);
+    if (!cv.wait_for(lk, std::chrono::seconds(60), [&] { return done == 1000; })) return 2;
+  }
   ds.flush();
-  auto n = ds.snapshot()->length("n");
+  auto snap = ds.snapshot();
+  uint64_t n = 0, sum = 0;
+  snap->scan("n", 0, snap->length("n"), [&](const serialake::sample_span& s) {
+    const auto* v = static_cast<const int64_t*>(s.data);
+    for (uint64_t i = 0; i < s.count; ++i, ++n) sum += static_cast<uint64_t>(v[i]);
+  });
+  int64_t first = 0;
+  snap->read_into("n", 0, &first, sizeof first);
   std::printf("consumer: %llu samples\n", static_cast<unsigned long long>(n));
-  return n == 1000 ? 0 : 1;
+  uint64_t want = 0;
+  for (int t = 0; t < 4; ++t)
+    for (int i = 0; i < 250; ++i) want += static_cast<uint64_t>(t * 1000 + i);
+  return n == 1000 && sum == want ? 0 : 1;
 }

@@ -1,11 +1,11 @@
-#include "app/cli/base64.hpp"
+#include "core/base64.hpp"
 
 #include <array>
 #include <cstdint>
 
 #include "serialake/error.hpp"
 
-namespace serialake::cli {
+namespace serialake {
 namespace {
 
 constexpr char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -77,4 +77,4 @@ std::string base64_decode(std::string_view in) {
   return out;
 }
 
-}  // namespace serialake::cli
+}  // namespace serialake

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace serialake::cli {
+namespace serialake {
 
 /// Encodes `in` as padded base64 without line breaks.
 std::string base64_encode(std::string_view in);
@@ -16,4 +16,4 @@ std::string base64_encode(std::string_view in);
 /// accepted text maps to exactly one byte string. Throws errc::invalid_argument.
 std::string base64_decode(std::string_view in);
 
-}  // namespace serialake::cli
+}  // namespace serialake
