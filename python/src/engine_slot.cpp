@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <map>
 #include <mutex>
 
 #include "serialake/lock_uri.hpp"
@@ -41,14 +42,22 @@ void shutdown_engine() {
 }
 
 std::shared_ptr<lock_backend> backend_for(const std::optional<std::string>& uri) {
-  if (!uri || uri->empty()) return file_lock_backend();
+  if (!uri || uri->empty()) return nullptr;
+  // One backend per URI: a second open of an open dataset must name the same
+  // backend object (engine::open), and a ZooKeeper backend is one session.
+  static std::mutex mtx;
+  static std::map<std::string, std::shared_ptr<lock_backend>> made;
+  std::lock_guard<std::mutex> g(mtx);
+  auto& b = made[*uri];
+  if (b) return b;
   lock_service_uri u = parse_lock_uri(*uri);
 #ifdef SERIALAKE_HAS_ZOOKEEPER
-  if (u.scheme == "zk") return zookeeper_lock_backend(u);
+  if (u.scheme == "zk") return b = zookeeper_lock_backend(u);
 #endif
 #ifdef SERIALAKE_HAS_ETCD
-  if (u.scheme == "etcd") return etcd_lock_backend(u);
+  if (u.scheme == "etcd") return b = etcd_lock_backend(u);
 #endif
+  made.erase(*uri);
   throw error(errc::invalid_argument, "lock " + *uri + ": this build of the module has no " + u.scheme +
                                           " lock backend");
 }

@@ -16,7 +16,8 @@ serialake::engine& process_engine();
 /// Closes every dataset of the process's engine (at interpreter exit).
 void shutdown_engine();
 
-/// The lock backend named by `uri` (zk://, etcd://), or the file lock if empty.
+/// The lock backend named by `uri` (zk://, etcd://; the same object for the
+/// same URI), or null (the default: the lock file) if none.
 std::shared_ptr<lock_backend> backend_for(const std::optional<std::string>& uri);
 
 }  // namespace serialake::python

@@ -60,6 +60,12 @@ py::object attr_tensor(const std::shared_ptr<dataset_state>& ds, const std::stri
   }
 }
 
+/// serialake.lock and unlock: the URI's backend, else the lock file's.
+std::shared_ptr<lock_backend> lock_helper_backend(const std::optional<std::string>& uri) {
+  auto b = backend_for(uri);
+  return b ? b : file_lock_backend();
+}
+
 }  // namespace
 
 PYBIND11_MODULE(_serialake, m) {
@@ -170,13 +176,13 @@ PYBIND11_MODULE(_serialake, m) {
     lock_settings s;
     s.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
     py::gil_scoped_release nogil;
-    return backend_for(lock)->lock(path, s).describe();
+    return lock_helper_backend(lock)->lock(path, s).describe();
   }, py::arg("path"), py::arg("lock_timeout") = 0.0, py::arg("lock") = py::none(),
      "Takes a maintenance lock that outlives this process (writers fail with LockedError until "
      "unlock); returns the holder's description.");
   m.def("unlock", [](const std::string& path, bool force, std::optional<std::string> lock) {
     py::gil_scoped_release nogil;
-    return backend_for(lock)->unlock(path, force, lock_settings{});
+    return lock_helper_backend(lock)->unlock(path, force, lock_settings{});
   }, py::arg("path"), py::arg("force") = false, py::arg("lock") = py::none(),
      "Releases a maintenance lock or a dead holder's lock (a live writer's only with force); "
      "returns what was done.");
