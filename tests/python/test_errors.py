@@ -66,9 +66,12 @@ def test_wrong_dtype_and_shape_raise_at_append(ds):
     assert len(t) == 0 and len(ds["caption"]) == 0
 
 
-def test_an_error_found_by_the_writer_is_raised_by_the_next_flush(ds):
-    # Kills: a failed append nobody waited for going unreported. A bool array
-    # holding a 2 passes the conversion; only the writer's check refuses it.
+@pytest.mark.parametrize("durable", [False, True])
+def test_an_error_found_by_the_writer_is_raised_by_the_next_flush(path, durable):
+    # Kills: a failed append nobody waited for going unreported (or reported
+    # after the flush returned). A bool array holding a 2 passes the
+    # conversion; only the writer's check refuses it.
+    ds = serialake.open(path, create=True, durable=durable)
     t = ds.create_tensor("flag", dtype="bool")
     t.append(np.array([2], np.uint8).view(np.bool_))
     t.append(np.array([True]))
