@@ -22,18 +22,21 @@ std::string shape_text(const uint64_t* s, size_t n) {
 std::string type_name(py::handle x) { return py::str(py::type::of(x).attr("__name__")); }
 
 void convert_numeric(const tensor_spec& spec, py::handle x, converted& out) {
-  py::module_ np = py::module_::import("numpy");
   py::dtype want = numpy_dtype(spec.type);
   py::object arr;
-  if (py::hasattr(x, "dtype")) {  // ndarray, NumPy scalar, anything array-like with a dtype
-    arr = np.attr("asarray")(x);
+  if (py::isinstance<py::array>(x)) {
+    arr = py::reinterpret_borrow<py::object>(x);
+  } else if (py::hasattr(x, "dtype")) {  // a NumPy scalar, anything array-like with a dtype
+    arr = py::module_::import("numpy").attr("asarray")(x);
+  }
+  if (arr) {
     py::object have = arr.attr("dtype");
     if (!have.equal(want))
       refuse(spec, "got an array of dtype " + std::string(py::str(have)) + ", expected " +
                        std::string(py::str(want)) + " (convert it with .astype)");
   } else {
     try {
-      arr = np.attr("asarray")(x, want);
+      arr = py::module_::import("numpy").attr("asarray")(x, want);
     } catch (py::error_already_set& e) {
       refuse(spec, "cannot convert a " + type_name(x) + " to " + std::string(py::str(want)) + ": " + e.what());
     }

@@ -19,7 +19,7 @@ dataset_state::dataset_state(serialake::dataset ds) : ds_(std::move(ds)), failed
   for (auto& s : ds_.tensors()) specs_.emplace(s.name, s);
 }
 
-tensor_spec dataset_state::spec(const std::string& name) {
+const tensor_spec& dataset_state::spec(const std::string& name) {
   {
     std::lock_guard<std::mutex> g(mtx_);
     auto it = specs_.find(name);
@@ -41,7 +41,7 @@ void dataset_state::create_tensor(const tensor_spec& spec) {
     ds_.create_tensor(spec);
   }
   std::lock_guard<std::mutex> g(mtx_);
-  specs_[spec.name] = spec;
+  specs_.emplace(spec.name, spec);
 }
 
 void dataset_state::raise_failed() {
@@ -67,6 +67,16 @@ void dataset_state::watch(append_future f) {
 
 void dataset_state::append(const std::string& tensor, py::handle x) {
   converted c = convert(spec(tensor), x);
+  // A small sample with room in the queue is copied in without blocking, in
+  // less time than handing the GIL to another thread and back takes: with 16
+  // threads appending 4 KiB, releasing it for every append ran at about 70k
+  // samples/s, holding it at about 110k (noisy runs on 2 cores). A large
+  // copy, or one that may wait for room in the queue, releases the GIL.
+  if (c.size <= gil_held_bytes && ds_.queued_bytes() + c.size <= queue_bytes / 2) {
+    raise_failed();
+    watch(ds_.append(tensor, c.view()));
+    return;
+  }
   py::gil_scoped_release nogil;
   raise_failed();
   watch(ds_.append(tensor, c.view()));
@@ -102,7 +112,7 @@ void dataset_state::extend(py::dict columns) {
   }
   std::vector<row> rows(n);
   for (auto& [name, seq] : cols) {
-    tensor_spec s = spec(name);
+    const tensor_spec& s = spec(name);
     for (size_t i = 0; i < n; ++i) rows[i].emplace_back(name, convert(s, seq[i]).copy());
   }
   py::gil_scoped_release nogil;
@@ -113,7 +123,7 @@ void dataset_state::extend(py::dict columns) {
 }
 
 void dataset_state::extend_tensor(const std::string& tensor, py::iterable values) {
-  tensor_spec s = spec(tensor);
+  const tensor_spec& s = spec(tensor);
   std::vector<sample> samples;
   for (auto v : values) samples.push_back(convert(s, v).copy());
   py::gil_scoped_release nogil;
@@ -198,6 +208,7 @@ std::shared_ptr<dataset_state> open_dataset(const std::string& path, bool read_o
   o.version = version;
   o.lock_timeout = std::chrono::milliseconds(static_cast<int64_t>(std::ceil(lock_timeout * 1000)));
   o.policy.mode = durable ? durability::durable : durability::buffered;
+  o.queue_bytes = queue_bytes;
   o.locking = backend_for(lock);
   serialake::dataset ds;
   {

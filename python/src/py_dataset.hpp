@@ -4,8 +4,9 @@
 // nobody waited for.
 //
 // Appends from Python do not wait: `ds[name].append(x)` converts and checks x
-// against the tensor (dtype, fixed shape) with the GIL held, queues one copy with
-// the GIL released, and returns. An append that fails later (in the writer)
+// against the tensor (dtype, fixed shape) with the GIL held, queues one copy
+// (releasing the GIL for large samples and whenever the queue may make it
+// wait), and returns. An append that fails later (in the writer)
 // records its error here, and the next append, flush, commit or close raises it:
 // no error is lost, and threads ingest without a round trip per sample.
 
@@ -24,6 +25,11 @@ namespace serialake::python {
 
 namespace py = pybind11;
 
+/// The queue bound of datasets opened from Python (dataset_options' default).
+inline constexpr uint64_t queue_bytes = 16ull << 20;
+/// Samples up to this size are queued without releasing the GIL when the queue has room.
+inline constexpr size_t gil_held_bytes = 64 << 10;
+
 /// One open dataset as Python sees it. Thread-safe.
 class dataset_state {
  public:
@@ -31,7 +37,8 @@ class dataset_state {
 
   serialake::dataset& handle() { return ds_; }
   /// The spec of tensor `name` (asks the dataset on a miss); throws not_found.
-  tensor_spec spec(const std::string& name);
+  /// The reference stays valid: specs are never removed.
+  const tensor_spec& spec(const std::string& name);
   /// Adds a tensor.
   void create_tensor(const tensor_spec& spec);
   /// Queues `x` for `tensor` without waiting (see above).
