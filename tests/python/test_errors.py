@@ -74,12 +74,19 @@ def test_an_error_found_by_the_writer_is_raised_by_the_next_flush(path, durable)
     ds = serialake.open(path, create=True, durable=durable)
     t = ds.create_tensor("flag", dtype="bool")
     t.append(np.array([2], np.uint8).view(np.bool_))
-    t.append(np.array([True]))
-    with pytest.raises(serialake.SchemaError) as e:
+    raised = []
+    try:  # raised here if the writer refused the first already (then this one is not queued)
+        t.append(np.array([True]))
+    except serialake.SchemaError as e:
+        raised.append(("append", e))
+    try:  # else the flush raises it: it returns after the writer checked everything before it
         ds.flush()
-    assert "flag" in e.value.message
+    except serialake.SchemaError as e:
+        raised.append(("flush", e))
+    assert len(raised) == 1 and "flag" in raised[0][1].message
     ds.flush()  # reported once
-    assert len(t) == 1
+    assert len(t) == (1 if raised[0][0] == "flush" else 0)
+    ds.close()
 
 
 def test_codes_of_other_errors(ds, path):
@@ -97,3 +104,31 @@ def test_codes_of_other_errors(ds, path):
     with pytest.raises(serialake.ClosedError) as e:
         ds.flush()
     assert e.value.code == "closed"
+
+
+def test_bad_input_raises_and_never_crashes(ds, path):
+    # Kills: a crash (or a silent store) on malformed calls from Python.
+    t = ds.create_tensor("v", dtype="int32")
+    ds.create_tensor("b", dtype="bytes")
+    for bad in (object(), "text", {"a": 1}, [[1, 2], [3]]):
+        with pytest.raises((serialake.SchemaError, TypeError, ValueError)):
+            t.append(bad)
+    with pytest.raises(serialake.SchemaError):
+        ds["b"].append(3)
+    with pytest.raises(TypeError):
+        ds.extend({"v": 5})
+    with pytest.raises(serialake.NotFoundError):
+        ds.append({"nope": 1})
+    t.append(np.arange(3, dtype=np.int32))
+    with pytest.raises((TypeError, RuntimeError)):
+        t[1.5]
+    with pytest.raises(serialake.InvalidArgumentError):
+        t[0:3:2]
+    with pytest.raises(serialake.InvalidArgumentError):
+        t[0][0]
+    with pytest.raises(serialake.InvalidArgumentError):
+        serialake.open(path, lock="nope://127.0.0.1:1")
+    with pytest.raises(serialake.InvalidArgumentError):
+        serialake.open(path, lock_timeout=-1)
+    ds.flush()
+    assert len(t) == 1
