@@ -5,13 +5,7 @@
 #include <map>
 #include <mutex>
 
-#include "serialake/lock_uri.hpp"
-#ifdef SERIALAKE_HAS_ZOOKEEPER
-#include "serialake/locks/zookeeper.hpp"
-#endif
-#ifdef SERIALAKE_HAS_ETCD
-#include "serialake/locks/etcd.hpp"
-#endif
+#include "serialake/lock_services.hpp"
 
 namespace serialake::python {
 
@@ -48,18 +42,11 @@ std::shared_ptr<lock_backend> backend_for(const std::optional<std::string>& uri)
   static std::mutex mtx;
   static std::map<std::string, std::shared_ptr<lock_backend>> made;
   std::lock_guard<std::mutex> g(mtx);
-  auto& b = made[*uri];
-  if (b) return b;
-  lock_service_uri u = parse_lock_uri(*uri);
-#ifdef SERIALAKE_HAS_ZOOKEEPER
-  if (u.scheme == "zk") return b = zookeeper_lock_backend(u);
-#endif
-#ifdef SERIALAKE_HAS_ETCD
-  if (u.scheme == "etcd") return b = etcd_lock_backend(u);
-#endif
-  made.erase(*uri);
-  throw error(errc::invalid_argument, "lock " + *uri + ": this build of the module has no " + u.scheme +
-                                          " lock backend");
+  auto it = made.find(*uri);
+  if (it != made.end()) return it->second;
+  auto b = lock_backend_for(*uri);  // throws for a refused URI: nothing is cached
+  made.emplace(*uri, b);
+  return b;
 }
 
 }  // namespace serialake::python

@@ -16,8 +16,8 @@ serialake::engine& process_engine();
 /// Closes every dataset of the process's engine (at interpreter exit).
 void shutdown_engine();
 
-/// The lock backend named by `uri` (zk://, etcd://; the same object for the
-/// same URI), or null (the default: the lock file) if none.
+/// The lock backend named by `uri` (redis://, zk://, etcd://: lock_backend_for;
+/// the same object for the same URI), or null (the default: the lock file) if none.
 std::shared_ptr<lock_backend> backend_for(const std::optional<std::string>& uri);
 
 }  // namespace serialake::python

@@ -171,7 +171,7 @@ PYBIND11_MODULE(_serialake, m) {
         py::arg("version") = py::none(),
         "Opens (create=True: creates) the dataset at path. A writer takes the lock, waiting up "
         "to lock_timeout seconds; durable=True: appends complete once on disk; lock: a lock "
-        "service URI (zk://, etcd://), else the lock file; version: an older version, read-only.");
+        "service URI (redis://, zk://, etcd://), else the lock file; version: an older version, read-only.");
   m.def("lock", [](const std::string& path, double timeout, std::optional<std::string> lock) {
     lock_settings s;
     s.timeout = std::chrono::milliseconds(static_cast<int64_t>(timeout * 1000));
