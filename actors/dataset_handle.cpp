@@ -34,11 +34,8 @@ void dataset_shared::close(bool report) {
     actor = nullptr;
   }
   if (!a) return;
-  auto st = std::make_shared<async_state<ack>>();
-  st->runner = runner;
-  caf::anon_send(a, close_atom::value, std::make_shared<promise<ack>>(st));
+  future<ack> done = ask<ack>(a, close_atom::value);
   a = nullptr;
-  future<ack> done(std::move(st));
   struct close_runner {  // after the actor's last completions, even if close failed
     callback_runner* r;
     ~close_runner() {

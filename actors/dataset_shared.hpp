@@ -44,14 +44,19 @@ struct dataset_shared {
   /// process is a child forked after it was opened.
   dataset_actor get();
 
-  /// Sends `xs...` plus a promise; returns the future it completes.
+  /// Sends `xs...` plus a promise to `a`; returns the future it completes
+  /// (continuations on this dataset's callback actor).
   template <class T, class... Ts>
-  future<T> call_async(Ts&&... xs) {
-    auto a = get();
+  future<T> ask(const dataset_actor& a, Ts&&... xs) {
     auto st = std::make_shared<async_state<T>>();
     st->runner = runner;
     caf::anon_send(a, std::forward<Ts>(xs)..., std::make_shared<promise<T>>(st));
     return future<T>(std::move(st));
+  }
+  /// ask() of the dataset actor (see get()).
+  template <class T, class... Ts>
+  future<T> call_async(Ts&&... xs) {
+    return ask<T>(get(), std::forward<Ts>(xs)...);
   }
   /// Sends `xs...` plus a promise; waits for the answer.
   template <class T, class... Ts>
