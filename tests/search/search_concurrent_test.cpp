@@ -1,0 +1,68 @@
+// Searches from snapshots while another thread appends and commits.
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <thread>
+
+#include "serialake/dataset.hpp"
+#include "serialake/search.hpp"
+#include "tests/temp_dir.hpp"
+
+using namespace serialake;
+using namespace serialake::test;
+
+// Commit c holds `per` rows, all equal to the vector (c+1, ..., c+1), so for
+// the query (1, ..., 1) under ip the newest commit's rows score highest, and a
+// row's commit is its index / per. A search that read rows past its snapshot
+// (a commit in progress, or a later one) would return a partial commit or rows
+// the snapshot does not have. Kills: search using the live length or a scan
+// that outruns the snapshot's index.
+TEST_CASE("a search during concurrent appends sees whole commits only", "[search]") {
+  temp_dir dir;
+  engine eng;
+  dataset_options opts;
+  opts.create = true;
+  auto ds = eng.open(dir.path() + "/ds", opts);
+  const size_t d = 16, per = 50, commits = 60;
+  ds.create_tensor({"emb", dtype::float32, "embedding", shape_t{d}});
+  std::atomic<bool> done{false};
+  std::thread writer([&] {
+    for (size_t c = 0; c < commits; ++c) {
+      std::vector<sample> batch(per, sample::of(dtype::float32, std::vector<float>(d, float(c + 1)), {d}));
+      ds.append_batch("emb", std::move(batch));
+      ds.flush();
+    }
+    done = true;
+  });
+  search_options o;
+  o.metric = metric::ip;
+  o.k = 2 * per;
+  o.threads = 2;
+  size_t searches = 0, nonempty = 0;
+  const std::vector<std::vector<float>> q{std::vector<float>(d, 1.0f)};
+  while (!done || searches == 0) {
+    auto snap = ds.snapshot();
+    const uint64_t n = snap->length("emb");
+    REQUIRE(n % per == 0);  // a snapshot itself holds whole commits
+    auto hits = search(*snap, "emb", q, o)[0];
+    ++searches;
+    REQUIRE(hits.size() == std::min<uint64_t>(n, o.k));
+    if (n == 0) continue;
+    ++nonempty;
+    const uint64_t newest = n / per - 1;
+    for (size_t i = 0; i < hits.size(); ++i) {
+      REQUIRE(hits[i].index < n);
+      // The first `per` hits are exactly the newest commit's rows, in index
+      // order; the next ones the commit before it.
+      const uint64_t want = i < per ? newest * per + i : (newest - 1) * per + (i - per);
+      REQUIRE(hits[i].index == want);
+      REQUIRE(hits[i].score == float(d * (hits[i].index / per + 1)));
+    }
+  }
+  writer.join();
+  auto final_hits = search(*ds.snapshot(), "emb", q, o)[0];
+  CHECK(final_hits.front().index == (commits - 1) * per);
+  INFO(searches << " searches, " << nonempty << " of them on data");
+  CHECK(nonempty > 0);
+}
