@@ -1,5 +1,5 @@
-// Exact top-k: checks the request, then scans the tensor's rows (split into one
-// contiguous range per thread) through snapshot::scan, scoring each block of
+// Exact top-k: scans the tensor's rows (split into one contiguous range per
+// thread) through snapshot::scan, scoring each block of
 // rows against all queries at once (kernels.hpp) and keeping each query's best
 // k (top_k.hpp). The heaps of the ranges are merged at the end.
 
@@ -9,69 +9,15 @@
 #include <string>
 #include <thread>
 
-#include "search/filter.hpp"
+#include "search/exact.hpp"
 #include "search/kernels.hpp"
-#include "search/top_k.hpp"
-#include "serialake/error.hpp"
-#include "serialake/search.hpp"
 
-namespace serialake {
-
-const char* to_string(metric m) noexcept {
-  switch (m) {
-    case metric::cos: return "cos";
-    case metric::l2: return "l2";
-    case metric::ip: return "ip";
-  }
-  return "?";
-}
-
-metric parse_metric(std::string_view name) {
-  if (name == "cos") return metric::cos;
-  if (name == "l2") return metric::l2;
-  if (name == "ip") return metric::ip;
-  throw error(errc::invalid_argument, "unknown metric '" + std::string(name) + "' (use cos, l2 or ip)");
-}
-
+namespace serialake::search_detail {
 namespace {
-using namespace search_detail;
 
 // Rows scored at once: 32 KiB of them, so that they stay in L1 while every tile
 // of queries passes over them.
 constexpr size_t block_bytes = 32 << 10;
-constexpr unsigned max_threads = 64;
-
-// The queries as the kernels take them: for cos normalized (a stored vector's
-// norm is divided out per row), for l2 with their squared norms.
-struct prepared {
-  std::vector<float> q;
-  std::vector<float> norm2;
-  size_t n = 0;
-  size_t d = 0;
-};
-
-prepared prepare(const query_batch& b, size_t d, metric m, std::string_view tensor) {
-  if (b.count && b.dim != d)
-    throw error(errc::invalid_argument, "queries have dimension " + std::to_string(b.dim) + ", tensor '" +
-                                            std::string(tensor) + "' has " + std::to_string(d));
-  prepared p{std::vector<float>(b.data, b.data + b.count * d), std::vector<float>(b.count), b.count, d};
-  for (size_t i = 0; i < p.n; ++i) {
-    float* q = p.q.data() + i * d;
-    for (size_t k = 0; k < d; ++k)
-      if (!std::isfinite(q[k]))
-        throw error(errc::invalid_argument, "query " + std::to_string(i) + " holds " +
-                                                (std::isnan(q[k]) ? "NaN" : "an infinity") + " at element " +
-                                                std::to_string(k));
-    squared_norms(q, 1, d, &p.norm2[i]);
-    if (m == metric::cos) {
-      if (p.norm2[i] == 0)
-        throw error(errc::invalid_argument, "query " + std::to_string(i) + " is zero: it has no cosine");
-      const float inv = 1 / std::sqrt(p.norm2[i]);
-      for (size_t k = 0; k < d; ++k) q[k] *= inv;
-    }
-  }
-  return p;
-}
 
 // One thread's share: rows [begin, end), a heap per query.
 class worker {
@@ -124,18 +70,8 @@ class worker {
 
 }  // namespace
 
-std::vector<std::vector<hit>> search(const snapshot& snap, std::string_view tensor,
-                                     const query_batch& queries, const search_options& o) {
-  const size_t d = embedding_dim(snap, tensor);
-  if (o.k == 0 || o.k > max_k)
-    throw error(errc::invalid_argument, "k is " + std::to_string(o.k) + ": it must be 1 to " + std::to_string(max_k));
-  if (o.threads == 0 || o.threads > max_threads)
-    throw error(errc::invalid_argument, "threads is " + std::to_string(o.threads) + ": it must be 1 to " +
-                                            std::to_string(max_threads));
-  const prepared p = prepare(queries, d, o.metric, tensor);
-  auto [begin, end] = row_range(snap, tensor, o.filter);
-  const row_mask mask = make_mask(snap, o.filter, begin, end);
-
+std::vector<top_k> exact_top_k(const snapshot& snap, std::string_view tensor, const prepared& p,
+                               const search_options& o, uint64_t begin, uint64_t end, const row_mask& mask) {
   // Contiguous shares; the heaps' tie order makes the merge independent of them.
   const unsigned t = static_cast<unsigned>(std::max<uint64_t>(1, std::min<uint64_t>(o.threads, end - begin)));
   std::vector<worker> workers(t, worker(p, o, mask));
@@ -153,30 +89,9 @@ std::vector<std::vector<hit>> search(const snapshot& snap, std::string_view tens
   for (auto& th : threads) th.join();
   for (auto& e : errors)
     if (e) std::rethrow_exception(e);
-
-  std::vector<std::vector<hit>> out(p.n);
-  for (size_t i = 0; i < p.n; ++i) {
-    top_k& h = workers[0].heaps()[i];
-    for (unsigned w = 1; w < t; ++w) h.merge(workers[w].heaps()[i]);
-    out[i] = h.sorted(o.metric == metric::l2);
-  }
-  return out;
+  for (unsigned w = 1; w < t; ++w)
+    for (size_t i = 0; i < p.n; ++i) workers[0].heaps()[i].merge(workers[w].heaps()[i]);
+  return std::move(workers[0].heaps());
 }
 
-std::vector<std::vector<hit>> search(const snapshot& snap, std::string_view tensor,
-                                     const std::vector<std::vector<float>>& queries,
-                                     const search_options& o) {
-  const size_t d = embedding_dim(snap, tensor);
-  std::vector<float> flat;
-  flat.reserve(queries.size() * d);
-  for (size_t i = 0; i < queries.size(); ++i) {
-    if (queries[i].size() != d)
-      throw error(errc::invalid_argument, "query " + std::to_string(i) + " has dimension " +
-                                              std::to_string(queries[i].size()) + ", tensor '" +
-                                              std::string(tensor) + "' has " + std::to_string(d));
-    flat.insert(flat.end(), queries[i].begin(), queries[i].end());
-  }
-  return search(snap, tensor, query_batch{flat.data(), queries.size(), d}, o);
-}
-
-}  // namespace serialake
+}  // namespace serialake::search_detail

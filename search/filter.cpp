@@ -1,12 +1,14 @@
-// The checks of a search's tensor and the row filter.
+// The checks of a search request: tensor, queries, row filter.
 
 #include "search/filter.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <string>
 
+#include "search/kernels.hpp"
 #include "serialake/error.hpp"
 
 namespace serialake::search_detail {
@@ -49,6 +51,30 @@ std::optional<int64_t> value_of(dtype t, const char* p) {
 }
 
 }  // namespace
+
+prepared prepare(const query_batch& b, size_t d, metric m, std::string_view tensor) {
+  if (b.count && !b.data) throw error(errc::invalid_argument, "queries: no data for " + std::to_string(b.count) + " queries");
+  if (b.count && b.dim != d)
+    throw error(errc::invalid_argument, "queries have dimension " + std::to_string(b.dim) + ", tensor '" +
+                                            std::string(tensor) + "' has " + std::to_string(d));
+  prepared p{std::vector<float>(b.data, b.data + b.count * d), std::vector<float>(b.count), b.count, d};
+  for (size_t i = 0; i < p.n; ++i) {
+    float* q = p.q.data() + i * d;
+    for (size_t k = 0; k < d; ++k)
+      if (!std::isfinite(q[k]))
+        throw error(errc::invalid_argument, "query " + std::to_string(i) + " holds " +
+                                                (std::isnan(q[k]) ? "NaN" : "an infinity") + " at element " +
+                                                std::to_string(k));
+    squared_norms(q, 1, d, &p.norm2[i]);
+    if (m == metric::cos) {
+      if (p.norm2[i] == 0)
+        throw error(errc::invalid_argument, "query " + std::to_string(i) + " is zero: it has no cosine");
+      const float inv = 1 / std::sqrt(p.norm2[i]);
+      for (size_t k = 0; k < d; ++k) q[k] *= inv;
+    }
+  }
+  return p;
+}
 
 size_t embedding_dim(const snapshot& snap, std::string_view tensor) {
   const tensor_spec& s = snap.spec(tensor);

@@ -1,6 +1,6 @@
 #pragma once
-// What a search may look at: the embedding tensor's checks and the rows a
-// search_filter lets through.
+// The checks of a search request: the embedding tensor, the queries, and the
+// rows a search_filter lets through.
 
 #include <cstdint>
 #include <string_view>
@@ -10,6 +10,19 @@
 #include "serialake/search.hpp"
 
 namespace serialake::search_detail {
+
+/// The queries as the kernels take them: for cos normalized (a stored vector's
+/// norm is divided out per row), for l2 with their squared norms.
+struct prepared {
+  std::vector<float> q;
+  std::vector<float> norm2;
+  size_t n = 0;
+  size_t d = 0;
+};
+
+/// Checks the queries (dimension d, finite, nonzero for cos) and prepares them;
+/// throws invalid_argument naming the query and element.
+prepared prepare(const query_batch& b, size_t d, metric m, std::string_view tensor);
 
 /// d of a float32 tensor of fixed shape [d]; throws not_found or schema_mismatch.
 size_t embedding_dim(const snapshot& snap, std::string_view tensor);

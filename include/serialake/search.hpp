@@ -56,6 +56,25 @@ struct search_options {
   serialake::metric metric = metric::cos;
   search_filter filter;
   unsigned threads = 1;           ///< threads scanning disjoint row ranges (1..64)
+  /// Scan every row even if the tensor has an ANN index. Without it, a search
+  /// with no filter uses the tensor's index when its metric is this one.
+  bool exact = false;
+};
+
+/// Settings of a tensor's ANN index: an HNSW graph (hnswlib).
+struct index_options {
+  serialake::metric metric = metric::cos;
+  size_t m = 16;                  ///< links per node
+  size_t ef_construction = 200;   ///< candidates kept while inserting
+  size_t ef_search = 64;          ///< default candidates kept while searching (at least k)
+  unsigned threads = 2;           ///< threads inserting rows
+};
+
+/// What a tensor's index covers.
+struct index_info {
+  serialake::metric metric = metric::cos;
+  uint64_t rows = 0;     ///< rows [0, rows) are in the graph
+  uint64_t version = 0;  ///< the commit those rows were read from
 };
 
 /// One result: a row index and its score (similarity for cos and ip, squared
@@ -72,9 +91,12 @@ struct query_batch {
   size_t dim = 0;
 };
 
-/// Exact top-k of each query over tensor `tensor` of `snap`, best first; equal
+/// Top-k of each query over tensor `tensor` of `snap`, best first; equal
 /// scores are ordered by row index (lower first), so results are deterministic
-/// for any thread count. Rows whose score is NaN (a stored NaN) are never
+/// for any thread count. Exact, unless the tensor has an ANN index of the same
+/// metric and neither `exact` nor a filter is set: then the index answers for
+/// the rows it holds (approximately) and a scan for the rows committed since;
+/// either way only rows of `snap` come back. Rows whose score is NaN (a stored NaN) are never
 /// returned; a query gets fewer than k hits only if fewer rows pass the filter.
 /// Throws not_found (no such tensor, or filter tensor), schema_mismatch (not a
 /// float32 tensor of fixed shape [d]; a filter tensor that is not an integer
@@ -88,5 +110,17 @@ std::vector<std::vector<hit>> search(const snapshot& snap, std::string_view tens
 std::vector<std::vector<hit>> search(const snapshot& snap, std::string_view tensor,
                                      const std::vector<std::vector<float>>& queries,
                                      const search_options& opts = {});
+
+/// Builds the ANN index of `tensor` from every row of `snap` (replacing one
+/// that exists) and writes it under the dataset directory, in indexes/. Throws
+/// like search (not an embedding: schema_mismatch), or io.
+index_info create_index(const snapshot& snap, std::string_view tensor, const index_options& o = {});
+
+/// Adds the rows of `snap` the index lacks and saves it. Throws not_found if
+/// the tensor has no index. Calls for one tensor run one at a time.
+index_info update_index(const snapshot& snap, std::string_view tensor);
+
+/// The tensor's index, if it has one.
+std::optional<index_info> find_index(const snapshot& snap, std::string_view tensor);
 
 }  // namespace serialake
