@@ -77,6 +77,7 @@ int run_search(const search_args& a) {
   o.k = a.k;
   o.metric = parse_metric(a.metric);
   o.threads = a.threads;
+  o.exact = a.exact;
   auto st = open_read(a.path, a.version);
   auto snap = st->snapshot();
   if (!snap->has_tensor(a.tensor)) throw usage_error("no tensor '" + a.tensor + "' in " + a.path);
@@ -98,6 +99,18 @@ int run_search(const search_args& a) {
   }
   if (!batch.empty()) answer(*snap, a, o, batch, lines);
   report_damage(*st);
+  return 0;
+}
+
+int run_index(const index_args& a) {
+  index_options o;
+  o.metric = parse_metric(a.metric);
+  auto st = open_read(a.path, std::nullopt);
+  auto snap = st->snapshot();
+  if (!snap->has_tensor(a.tensor)) throw usage_error("no tensor '" + a.tensor + "' in " + a.path);
+  auto info = create_index(*snap, a.tensor, o);
+  std::printf("{\"rows\": %llu, \"version\": %llu}\n", static_cast<unsigned long long>(info.rows),
+              static_cast<unsigned long long>(info.version));
   return 0;
 }
 

@@ -2,6 +2,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <fstream>
+
 #include <nlohmann/json.hpp>
 
 #include "tests/app/cli_runner.hpp"
@@ -70,4 +72,20 @@ TEST_CASE("serialake search stops at a bad line, naming it, after answering the 
   CHECK(cli({"search", ds, "emb", "--metric", "dot"}, "[1, 0, 0]\n").status == 65);
   CHECK(cli({"search", ds, "label"}, "[1]\n").status == 65);  // not an embedding
   CHECK(cli({"search", ds, "nope"}, "[1]\n").status == 64);
+}
+
+// Kills: `serialake index` not writing an index a later process uses, and
+// --exact not bypassing it (a damaged index fails the indexed search only).
+TEST_CASE("serialake index builds an index that later searches use, and --exact skips it", "[search][cli][index]") {
+  temp_dir dir;
+  auto ds = make_dataset(dir, {"[1, 0, 0]", "[0, 1, 0]", "[0, 0, 1]"});
+  auto r = cli({"index", ds, "emb", "--metric", "ip"});
+  REQUIRE(r.status == 0);
+  CHECK(r.out == "{\"rows\": 3, \"version\": 1}\n");
+  auto s = cli({"search", ds, "emb", "--k", "1", "--metric", "ip"}, "[0, 1, 0]\n");
+  REQUIRE(s.status == 0);
+  CHECK(nlohmann::json::parse(lines_of(s.out)[0])["results"][0]["index"] == 1);
+  { std::ofstream(ds + "/indexes/emb.json") << "{"; }
+  CHECK(cli({"search", ds, "emb", "--k", "1", "--metric", "ip"}, "[0, 1, 0]\n").status == 65);
+  CHECK(cli({"search", ds, "emb", "--k", "1", "--metric", "ip", "--exact"}, "[0, 1, 0]\n").status == 0);
 }

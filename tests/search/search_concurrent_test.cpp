@@ -6,6 +6,7 @@
 #include <thread>
 
 #include "serialake/dataset.hpp"
+#include "serialake/indexer.hpp"
 #include "serialake/search.hpp"
 #include "tests/temp_dir.hpp"
 
@@ -65,4 +66,44 @@ TEST_CASE("a search during concurrent appends sees whole commits only", "[search
   CHECK(final_hits.front().index == (commits - 1) * per);
   INFO(searches << " searches, " << nonempty << " of them on data");
   CHECK(nonempty > 0);
+}
+
+// Kills: an indexer that misses commits (it would never reach every row), or
+// that indexes rows of a commit twice or out of place (the search below would
+// return wrong rows for the last commit's vector).
+TEST_CASE("the indexer follows commits until the index holds every row", "[search][index]") {
+  temp_dir dir;
+  engine eng;
+  dataset_options opts;
+  opts.create = true;
+  auto ds = eng.open(dir.path() + "/ds", opts);
+  const size_t d = 8, per = 40, commits = 25;
+  ds.create_tensor({"emb", dtype::float32, "embedding", shape_t{d}});
+  auto vec = [&](size_t c, size_t i) {
+    std::vector<float> x(d, 0.0f);
+    x[c % d] = 1.0f + float(c);
+    x[(c + 1) % d] = float(i) / per;
+    return x;
+  };
+  index_options io;
+  io.metric = metric::l2;
+  indexer ix(ds, "emb", io);
+  for (size_t c = 0; c < commits; ++c) {
+    std::vector<sample> batch;
+    for (size_t i = 0; i < per; ++i) batch.push_back(sample::of(dtype::float32, vec(c, i), {d}));
+    ds.append_batch("emb", std::move(batch));
+    ds.flush();
+  }
+  REQUIRE(ix.wait_for_rows(per * commits, std::chrono::seconds(60)));
+  auto snap = ds.snapshot();
+  CHECK(find_index(*snap, "emb")->rows == per * commits);
+  search_options o;
+  o.metric = metric::l2;
+  o.k = 1;
+  for (size_t c : {size_t{0}, commits / 2, commits - 1}) {
+    auto h = search(*snap, "emb", {vec(c, 7)}, o)[0];
+    REQUIRE(h.size() == 1);
+    CHECK(h[0].index == c * per + 7);
+    CHECK(h[0].score == 0.0f);
+  }
 }
