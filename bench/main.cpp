@@ -13,6 +13,7 @@
 
 #include "bench/read_bench.hpp"
 #include "bench/run.hpp"
+#include "bench/stores.hpp"
 
 using namespace serialake::bench;
 
@@ -37,7 +38,7 @@ int main(int argc, char** argv) {
   matrix_options m;
   bool read = false;
   read_options ro;
-  app.add_option("--store", c.store, "serialake | core | ideal | naive")->capture_default_str();
+  app.add_option("--store", c.store, store_names)->capture_default_str();
   app.add_option("--mode", mode, "buffered | durable")->capture_default_str()
       ->check(CLI::IsMember({"buffered", "durable"}));
   app.add_option("--threads", c.threads, "producer threads (T)")->capture_default_str()
@@ -52,6 +53,9 @@ int main(int argc, char** argv) {
   app.add_flag("--matrix", matrix, "sweep T, S, modes and stores; print a median table");
   app.add_option("--lock-latency", lock_reps,
                  "measure lock hand-over after release and after SIGKILL, this many times each");
+  std::string lock_uri;
+  app.add_option("--lock", lock_uri,
+                 "with --lock-latency: also measure this lock service (redis://host:port[/key], zk://...)");
   app.add_option("--reps", m.reps, "matrix, read: repetitions per cell or figure")->capture_default_str();
   app.add_option("--stores", m.stores, "matrix: stores")->delimiter(',');
   app.add_option("--modes", m.modes, "matrix: modes")->delimiter(',');
@@ -71,7 +75,7 @@ int main(int argc, char** argv) {
   }
   c.durable = mode == "durable";
   try {
-    if (lock_reps > 0) return run_lock_latency(lock_reps, c.dir);
+    if (lock_reps > 0) return run_lock_latency(lock_reps, c.dir, lock_uri);
     if (read) {
       ro.reps = m.reps;
       ro.dir = c.dir;
