@@ -198,7 +198,7 @@ TEST_CASE("bad queries fail with a clear error, never a crash", "[search]") {
 
 // The portable kernel and the AVX2 one must agree; on a CPU without AVX2 both
 // calls run the portable one. Kills: a tile or tail bug in either path.
-TEST_CASE("dot_block matches a plain loop for every tile shape", "[search]") {
+TEST_CASE("dot_block and squared_norms match a plain loop for every tile shape", "[search]") {
   for (size_t d : {1, 7, 8, 9, 33}) {
     auto q = clustered(6, d, 3, 1), v = clustered(11, d, 3, 2);
     std::vector<float> out(6 * 11);
@@ -209,5 +209,12 @@ TEST_CASE("dot_block matches a plain loop for every tile shape", "[search]") {
         for (size_t t = 0; t < d; ++t) s += double(q[i * d + t]) * v[j * d + t];
         CHECK(std::abs(out[i * 11 + j] - s) < 1e-5);
       }
+    std::vector<float> norms(11);
+    search_detail::squared_norms(v.data(), 11, d, norms.data());  // 4-row groups and a remainder
+    for (size_t j = 0; j < 11; ++j) {
+      double s = 0;
+      for (size_t t = 0; t < d; ++t) s += double(v[j * d + t]) * v[j * d + t];
+      CHECK(std::abs(norms[j] - s) < 1e-5);
+    }
   }
 }
