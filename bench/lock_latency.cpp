@@ -63,12 +63,19 @@ int hand_over(int reps, const std::string& dir, const std::string& uri) {
     char c;
     if (::read(up[0], &c, 1) != 1) return 1;
     int64_t t0 = 0, t1 = 0;
+    std::string failed;
     {
       engine eng;
+      // Waits past a killed holder's session or TTL (ZooKeeper's default
+      // session is 10 s: lock_validity does not set it).
       std::thread waiter([&] {
-        auto ds = eng.open(dir, lock_options(uri, std::chrono::milliseconds(10000)));
-        t1 = mono_ns();
-        ds.close();
+        try {
+          auto ds = eng.open(dir, lock_options(uri, std::chrono::milliseconds(30000)));
+          t1 = mono_ns();
+          ds.close();
+        } catch (const error& e) {
+          failed = e.what();
+        }
       });
       std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the waiter waits
       if (kill) {
@@ -82,6 +89,11 @@ int hand_over(int reps, const std::string& dir, const std::string& uri) {
     }
     ::waitpid(pid, nullptr, 0);
     for (int fd : {up[0], up[1], down[0], down[1]}) ::close(fd);
+    if (!failed.empty()) {
+      std::fprintf(stderr, "serialake-bench: hand-over %s: the waiter failed: %s\n",
+                   kill ? "after a SIGKILL" : "after a release", failed.c_str());
+      return 1;
+    }
     (kill ? kill_ms : release_ms).push_back((t1 - t0) / 1e6);
   }
   std::printf("RESULT lock_latency lock=%s reps=%d release_median_ms=%.2f release_max_ms=%.2f "
