@@ -13,6 +13,19 @@
 using namespace serialake;
 using namespace serialake::test;
 
+namespace {
+
+// A new dataset in `dir` with one tensor "emb" of float32 [d].
+dataset embedding_dataset(engine& eng, const temp_dir& dir, size_t d) {
+  dataset_options opts;
+  opts.create = true;
+  auto ds = eng.open(dir.path() + "/ds", opts);
+  ds.create_tensor({"emb", dtype::float32, "embedding", shape_t{d}});
+  return ds;
+}
+
+}  // namespace
+
 // Commit c holds `per` rows, all equal to the vector (c+1, ..., c+1), so for
 // the query (1, ..., 1) under ip the newest commit's rows score highest, and a
 // row's commit is its index / per. A search that read rows past its snapshot
@@ -22,11 +35,8 @@ using namespace serialake::test;
 TEST_CASE("a search during concurrent appends sees whole commits only", "[search]") {
   temp_dir dir;
   engine eng;
-  dataset_options opts;
-  opts.create = true;
-  auto ds = eng.open(dir.path() + "/ds", opts);
   const size_t d = 16, per = 50, commits = 60;
-  ds.create_tensor({"emb", dtype::float32, "embedding", shape_t{d}});
+  auto ds = embedding_dataset(eng, dir, d);
   std::atomic<bool> done{false};
   std::thread writer([&] {
     for (size_t c = 0; c < commits; ++c) {
@@ -74,11 +84,8 @@ TEST_CASE("a search during concurrent appends sees whole commits only", "[search
 TEST_CASE("the indexer follows commits until the index holds every row", "[search][index]") {
   temp_dir dir;
   engine eng;
-  dataset_options opts;
-  opts.create = true;
-  auto ds = eng.open(dir.path() + "/ds", opts);
   const size_t d = 8, per = 40, commits = 25;
-  ds.create_tensor({"emb", dtype::float32, "embedding", shape_t{d}});
+  auto ds = embedding_dataset(eng, dir, d);
   auto vec = [&](size_t c, size_t i) {
     std::vector<float> x(d, 0.0f);
     x[c % d] = 1.0f + float(c);
