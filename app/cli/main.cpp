@@ -11,6 +11,7 @@
 
 #include "app/cli/commands.hpp"
 #include "app/cli/ingest.hpp"
+#include "app/cli/search.hpp"
 
 using namespace serialake;
 using namespace serialake::cli;
@@ -56,7 +57,7 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug logging on stderr");
   std::vector<std::function<void()>> finish;
-  uint64_t tmp_end = 0, tmp_cat_v = 0, tmp_info_v = 0, tmp_verify_v = 0, tmp_export_v = 0;
+  uint64_t tmp_end = 0, tmp_cat_v = 0, tmp_info_v = 0, tmp_verify_v = 0, tmp_export_v = 0, tmp_search_v = 0;
 
   create_args ca;
   auto* create = command(app, "create", "Create a dataset with the given tensors",
@@ -136,6 +137,30 @@ int main(int argc, char** argv) {
   exp->add_option("--npy", ea.npy, "Output file")->required();
   optional_u64(exp, "--version", ea.version, tmp_export_v, "Export this committed version", finish);
 
+  search_args sa;
+  auto* srch = command(app, "search",
+                       "Top-k rows of an embedding tensor for each query vector (JSON arrays on stdin)",
+                       "serialake search photos.serialake embedding --k 10 --metric cos < queries.jsonl");
+  srch->add_option("PATH", sa.path, "Dataset directory")->required();
+  srch->add_option("TENSOR", sa.tensor, "A float32 tensor of fixed shape [d]")->required();
+  srch->add_option("--k", sa.k, "Results per query (1 to 1000, default 10)");
+  srch->add_option("--metric", sa.metric, "cos (default), l2 (squared distance) or ip");
+  srch->add_flag("--exact", sa.exact, "Scan every row even if the tensor has an ANN index (serialake index)");
+  srch->add_option("--threads", sa.threads, "Threads scanning the rows (default 1)");
+  optional_u64(srch, "--version", sa.version, tmp_search_v, "Search this committed version", finish);
+  srch->footer(
+      "Output: one line per query line, in order: {\"results\": [{\"index\": i, \"score\": s}, ...]},\n"
+      "best first; equal scores by row index. Exit 65 at the first bad line (not an array of\n"
+      "numbers, wrong dimension, NaN), naming it, after the lines before it were answered.\n\n"
+      "Example:\n  serialake search photos.serialake embedding --k 10 --metric cos < queries.jsonl");
+
+  index_args xa;
+  auto* idx = command(app, "index", "Build (or rebuild) an embedding tensor's ANN index (HNSW) from the last commit",
+                      "serialake index photos.serialake embedding --metric cos");
+  idx->add_option("PATH", xa.path, "Dataset directory")->required();
+  idx->add_option("TENSOR", xa.tensor, "A float32 tensor of fixed shape [d]")->required();
+  idx->add_option("--metric", xa.metric, "The metric searches will use: cos (default), l2 or ip");
+
   commit_args cma;
   auto* commit = command(app, "commit", "Make a named version of everything committed so far",
                          "serialake commit photos.serialake -m \"first batch\"");
@@ -198,6 +223,8 @@ int main(int argc, char** argv) {
     if (verify->parsed()) return run_verify(va);
     if (exp->parsed()) return run_export(ea);
     if (commit->parsed()) return run_commit(cma);
+    if (srch->parsed()) return run_search(sa);
+    if (idx->parsed()) return run_index(xa);
     if (log->parsed()) return run_log(la);
     if (lock->parsed()) return run_lock(lka);
     if (unlock->parsed()) return run_unlock(ula);

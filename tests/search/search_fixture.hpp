@@ -1,0 +1,56 @@
+#pragma once
+// Datasets for the search tests: seeded clustered float32 embeddings (centroids
+// plus noise, like real embeddings) in a store of their own.
+
+#include <cstdint>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "core/store.hpp"
+#include "tests/temp_dir.hpp"
+
+namespace serialake::test {
+
+/// `n` vectors of `d` floats around `centroids` seeded centers, row-major.
+inline std::vector<float> clustered(size_t n, size_t d, size_t centroids, uint32_t seed) {
+  std::mt19937 rng(seed);
+  std::normal_distribution<float> g(0, 1);
+  std::vector<float> c(centroids * d);
+  for (float& x : c) x = g(rng) / std::sqrt(float(d));
+  std::vector<float> v(n * d);
+  for (size_t i = 0; i < n; ++i) {
+    const size_t k = rng() % centroids;
+    for (size_t j = 0; j < d; ++j) v[i * d + j] = c[k * d + j] + 0.3f * g(rng) / std::sqrt(float(d));
+  }
+  return v;
+}
+
+/// A store with tensors "emb" (float32 [d]) and "label" (int64 class_label);
+/// `rows_per_commit` rows per commit. Small chunks, so that scans cross chunks.
+struct embedding_store {
+  temp_dir dir;
+  std::unique_ptr<store> st;
+  size_t d;
+
+  embedding_store(const std::vector<float>& v, size_t dim, const std::vector<int64_t>& labels,
+                  size_t rows_per_commit = 1000)
+    : d(dim) {
+    store_options o;
+    o.chunk_bytes = 64 << 10;
+    st = store::create(dir.path() + "/ds", o,
+                       {{"emb", dtype::float32, "embedding", shape_t{dim}},
+                        {"label", dtype::int64, "class_label", shape_t{}}});
+    const size_t n = v.size() / dim;
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<float> x(v.begin() + i * dim, v.begin() + (i + 1) * dim);
+      st->append_row({{"emb", sample::of(dtype::float32, x, {dim})},
+                      {"label", sample::scalar<int64_t>(dtype::int64, labels[i % labels.size()])}});
+      if ((i + 1) % rows_per_commit == 0) st->commit();
+    }
+    st->commit();
+  }
+};
+
+}  // namespace serialake::test
