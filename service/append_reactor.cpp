@@ -92,22 +92,32 @@ class append_reactor final : public grpc::ServerBidiReactor<v1::AppendRequest, v
       answer(seq, bytes, 0, 0);
       return;
     }
-    ds_.append_rows(std::move(rows)).then([this, seq, bytes, count, durable](append_future f) {
+    append_future f = ds_.append_rows(std::move(rows));
+    if (!durable) {
+      std::move(f).then([this, seq, bytes, count](append_future done) { acknowledge(done, seq, bytes, count); });
+      return;
+    }
+    // The flush is asked for at once, not once the append was applied: it
+    // commits everything appended before it, so it holds this batch, and the
+    // batch skips the dataset's drain delay. The append completed before its
+    // commit did, so its then() below runs at once.
+    auto pending = std::make_shared<append_future>(std::move(f));
+    ds_.flush_async().then([this, seq, bytes, count, pending](future<commit_info> c) {
       try {
-        const uint64_t first = f.get();
-        if (!durable) return answer(seq, bytes, first, count);
-        ds_.flush_async().then([this, seq, bytes, first, count](future<commit_info> c) {
-          try {
-            c.get();
-            answer(seq, bytes, first, count);
-          } catch (const error& e) {
-            answer_error(seq, bytes, e);
-          }
-        });
+        c.get();
       } catch (const error& e) {
-        answer_error(seq, bytes, e);
+        return answer_error(seq, bytes, e);
       }
+      std::move(*pending).then([this, seq, bytes, count](append_future done) { acknowledge(done, seq, bytes, count); });
     });
+  }
+
+  void acknowledge(append_future& done, uint64_t seq, size_t bytes, uint64_t count) {
+    try {
+      answer(seq, bytes, done.get(), count);
+    } catch (const error& e) {
+      answer_error(seq, bytes, e);
+    }
   }
 
   void answer(uint64_t seq, size_t bytes, uint64_t first, uint64_t count) {
