@@ -1,13 +1,25 @@
 #include "actors/callbacks.hpp"
 
+#include <cstdio>
+#include <exception>
+#include <string>
+
 namespace serialake {
 
 namespace {
 
-callback_actor::behavior_type callback_actor_impl(callback_actor::pointer self) {
+// `path`: the dataset's, to name it if a continuation throws.
+callback_actor::behavior_type callback_actor_impl(callback_actor::pointer self, const std::string& path) {
   return {
-    [](run_atom, const callbacks& c) {
-      for (const auto& fn : c.fns) fn();
+    [path](run_atom, const callbacks& c) {
+      for (const auto& fn : c.fns) {
+        try {
+          fn();
+        } catch (const std::exception& e) {
+          std::fprintf(stderr, "serialake: a continuation (then()) of dataset %s threw: %s\n", path.c_str(), e.what());
+          std::terminate();
+        }
+      }
     },
     [self](close_atom) { self->quit(); },
   };
@@ -15,7 +27,8 @@ callback_actor::behavior_type callback_actor_impl(callback_actor::pointer self) 
 
 }  // namespace
 
-callback_runner::callback_runner(caf::actor_system& sys) : actor_(sys.spawn(callback_actor_impl)) {}
+callback_runner::callback_runner(caf::actor_system& sys, const std::string& path)
+  : actor_(sys.spawn(callback_actor_impl, path)) {}
 
 void callback_runner::post(std::function<void()> fn) {
   std::vector<std::function<void()>> fns;

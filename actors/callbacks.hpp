@@ -5,6 +5,7 @@
 
 #include <functional>
 #include <mutex>
+#include <string>
 #include <vector>
 
 #include "actors/actors.hpp"
@@ -16,7 +17,8 @@ namespace serialake {
 /// its actor ran in.
 class callback_runner : public detail::executor {
  public:
-  explicit callback_runner(caf::actor_system& sys);
+  /// Spawns the callback actor of the dataset at `path`.
+  callback_runner(caf::actor_system& sys, const std::string& path);
   /// Runs `fn` on the callback actor.
   void post(std::function<void()> fn) override;
   /// Runs each of `fns`, in order, on the callback actor (one message).

@@ -92,7 +92,7 @@ dataset_actor::behavior_type dataset_actor_impl(dataset_actor::stateful_pointer<
       drain();  // the subscriber hears of commits after the appends queued before it
       auto& notifier = self->state.notifier;
       if (!notifier) {
-        notifier = spawn_notifier(self->system());
+        notifier = spawn_notifier(self->system(), caf::actor_cast<dataset_actor>(self));
         writer().set_commit_listener(
           [n = notifier](commit_event e) { caf::anon_send(n, notify_atom::value, std::move(e)); });
       }

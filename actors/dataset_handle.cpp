@@ -94,7 +94,7 @@ void append_future::then(std::function<void(append_future)> fn) && {
   if (!op_) throw error(errc::invalid_argument, "then() on an empty append_future");
   append_op* op = op_;
   op_ = nullptr;
-  op->then = [op, q = std::move(q_), fn = std::move(fn)]() noexcept { fn(append_future(op, q)); };
+  op->then = [op, q = std::move(q_), fn = std::move(fn)] { fn(append_future(op, q)); };
   uint8_t none = append_op::no_then;
   if (op->then_state.compare_exchange_strong(none, append_op::then_set, std::memory_order_acq_rel))
     return;  // the actor posts it on completion

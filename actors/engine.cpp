@@ -182,7 +182,7 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
                        : std::min(opts.policy.drain_bytes, opts.queue_bytes / 4);
   shared->queue = std::make_shared<detail::ingest_queue>(opts.queue_bytes, opts.queue_timeout, batch);
   shared->sys = impl_->sys.get();
-  shared->runner = std::make_shared<callback_runner>(*impl_->sys);
+  shared->runner = std::make_shared<callback_runner>(*impl_->sys, canon);
   dataset_init init;
   init.writer = std::make_shared<dataset_writer>(std::move(st), shared->queue, opts.policy);
   init.writer->set_runner([r = shared->runner](std::vector<std::function<void()>> fns) { r->post_all(std::move(fns)); });

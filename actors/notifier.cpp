@@ -52,7 +52,15 @@ void send_event(notifier_ptr self, uint64_t id, const commit_event& e) {
       [self, id](caf::error&) { self->state.subs.erase(id); });  // the subscriber is gone
 }
 
-notifier_actor::behavior_type notifier_impl(notifier_ptr self) {
+// Quits when `owner` (its dataset actor) goes, even without a close_atom (a
+// dataset actor that died): a notifier left behind would hang the actor
+// system's shutdown.
+notifier_actor::behavior_type notifier_impl(notifier_ptr self, const dataset_actor& owner) {
+  self->monitor(owner);
+  self->set_down_handler([self](caf::down_msg&) {
+    self->state.subs.clear();
+    self->quit();
+  });
   return {
     [self](notify_atom, const commit_event& e) {
       for (auto& [id, s] : self->state.subs) {
@@ -82,7 +90,9 @@ notifier_actor::behavior_type notifier_impl(notifier_ptr self) {
 
 }  // namespace
 
-notifier_actor spawn_notifier(caf::actor_system& sys) { return sys.spawn(notifier_impl); }
+notifier_actor spawn_notifier(caf::actor_system& sys, const dataset_actor& owner) {
+  return sys.spawn(notifier_impl, owner);
+}
 
 namespace {
 // The subscriber whose fn this thread is running, so that cancel() from inside
@@ -109,15 +119,22 @@ void callback_subscriber::cancel() {
   cancelled = true;
 }
 
+namespace {
+
+commit_subscriber::behavior_type callback_subscriber_impl(commit_subscriber::pointer,
+                                                          std::shared_ptr<callback_subscriber> sub) {
+  return {
+    [sub](notify_atom, const commit_event& e) {
+      sub->deliver(e);
+      return true;
+    },
+  };
+}
+
+}  // namespace
+
 commit_subscriber spawn_callback_subscriber(caf::actor_system& sys, std::shared_ptr<callback_subscriber> sub) {
-  return sys.spawn([sub](commit_subscriber::pointer) -> commit_subscriber::behavior_type {
-    return {
-      [sub](notify_atom, const commit_event& e) {
-        sub->deliver(e);
-        return true;
-      },
-    };
-  });
+  return sys.spawn(callback_subscriber_impl, std::move(sub));
 }
 
 }  // namespace serialake

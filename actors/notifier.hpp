@@ -15,8 +15,9 @@ namespace serialake {
 /// contiguous from commit to commit), first_version stays.
 void merge_into(commit_event& pending, const commit_event& later);
 
-/// Spawns a dataset's notifier (scheduled: it never blocks).
-notifier_actor spawn_notifier(caf::actor_system& sys);
+/// Spawns the notifier of dataset actor `owner` (scheduled: it never blocks);
+/// it quits on close_atom, or when `owner` goes.
+notifier_actor spawn_notifier(caf::actor_system& sys, const dataset_actor& owner);
 
 /// A callback subscriber's shared part: the subscription handle cancels it, the
 /// wrapper actor calls it.

@@ -54,6 +54,9 @@ int main(int argc, char** argv) {
   app.add_flag("--matrix", matrix, "sweep T, S, modes and stores; print a median table");
   app.add_option("--lock-latency", lock_reps,
                  "measure lock hand-over after release and after SIGKILL, this many times each");
+  std::string lock_uri;
+  app.add_option("--lock", lock_uri,
+                 "with --lock-latency: also measure this lock service (redis://host:port[/key], zk://...)");
   app.add_option("--reps", m.reps, "matrix, read: repetitions per cell or figure")->capture_default_str();
   app.add_option("--stores", m.stores, "matrix: stores")->delimiter(',');
   app.add_option("--modes", m.modes, "matrix: modes")->delimiter(',');
@@ -74,7 +77,7 @@ int main(int argc, char** argv) {
   }
   c.durable = mode == "durable";
   try {
-    if (lock_reps > 0) return run_lock_latency(lock_reps, c.dir);
+    if (lock_reps > 0) return run_lock_latency(lock_reps, c.dir, lock_uri);
     if (remote) return run_remote_bench(self_path(argv[0]), c.dir);
     if (read) {
       ro.reps = m.reps;

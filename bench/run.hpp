@@ -11,9 +11,11 @@ result run(const config& c);
 /// (interleaved, `reps` times), then prints medians as Markdown and writes a CSV.
 int run_matrix(const std::string& self, const matrix_options& m);
 
-/// Measures how fast a waiting writer gets the lock after another process
-/// releases it or is SIGKILLed (`reps` of each); prints one RESULT line.
-int run_lock_latency(int reps, const std::string& dir);
+/// The lock figures (bench/lock_latency.cpp): hand-over after a release and
+/// after a SIGKILL (`reps` of each), 8 processes x 1,000 rows, for the file lock
+/// and, if `lock_uri` is given, that lock service, whose acquire+release is also
+/// timed against its bare round trips (10 x `reps`). Prints RESULT lines.
+int run_lock_latency(int reps, const std::string& dir, const std::string& lock_uri);
 
 /// Appends through `serialake serve` (this build's binary beside `self`)
 /// against the local handle, buffered and durable, 100 B and 4 KiB, T=1 and

@@ -178,7 +178,7 @@ verdict judge(const lock_fd& l, const lock_settings& s) {
       return v;
     }
     v.holder.kind = "unknown";
-    v.holder.host = "?";
+    v.holder.host = "the lock file is unreadable";
     v.why = "the lock file is being written or damaged (unreadable, modified recently)";
     return v;
   }
@@ -397,7 +397,7 @@ class file_lock : public dataset_lock {
 }  // namespace
 
 std::string lock_holder::describe() const {
-  if (kind == "unknown") return "an unknown holder (the lock file is unreadable)";
+  if (kind == "unknown") return "an unknown holder (" + host + ")";
   std::string s = kind + " pid " + std::to_string(pid) + " on host " + host;
   if (since_ms) s += " since " + iso_time(since_ms);
   s += " (generation " + std::to_string(generation) + ")";

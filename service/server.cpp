@@ -12,8 +12,7 @@
 
 #include "core/file_io.hpp"
 #include "serialake/lock_uri.hpp"
-#include "serialake/locks/etcd.hpp"
-#include "serialake/locks/zookeeper.hpp"
+#include "serialake/lock_services.hpp"
 #include "service/append_reactor.hpp"
 #include "service/auth.hpp"
 #include "service/convert.hpp"
@@ -153,15 +152,14 @@ class service_impl final : public v1::Serialake::CallbackService {
   std::string token_;
 };
 
-std::shared_ptr<lock_backend> lock_backend_for(const std::string& uri) {
+// One backend serves every dataset, so the URI names no lock: each dataset's
+// lock is named after its path (derived_lock_name).
+std::shared_ptr<lock_backend> server_locks(const std::string& uri) {
   if (uri.empty()) return nullptr;
-  lock_service_uri u = parse_lock_uri(uri);
-  if (!u.name.empty())
+  if (!parse_lock_uri(uri).name.empty())
     throw error(errc::invalid_argument, "--lock " + uri +
                                             ": give no lock name; each dataset's lock is named after its path");
-  if (u.scheme == "zk") return zookeeper_lock_backend(u);
-  if (u.scheme == "etcd") return etcd_lock_backend(u);
-  throw error(errc::invalid_argument, "--lock " + uri + ": this server supports zk:// and etcd:// locks");
+  return lock_backend_for(uri);
 }
 
 std::shared_ptr<grpc::ServerCredentials> credentials(const serve_options& o) {
@@ -193,7 +191,7 @@ int serve(const serve_options& o) {
       o.listen.rfind("[::1]:", 0) != 0)
     spdlog::warn("listening on {} without --token-file: anyone who reaches it may write", o.listen);
 
-  registry reg(root, lock_backend_for(o.lock_uri));
+  registry reg(root, server_locks(o.lock_uri));
   service_impl svc(reg, token);
   grpc::ServerBuilder b;
   int port = 0;

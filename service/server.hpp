@@ -10,7 +10,7 @@ namespace serialake::service {
 struct serve_options {
   std::string listen = "127.0.0.1:7433";  ///< host:port; loopback unless told otherwise
   std::string root;                       ///< the datasets' directory (must exist)
-  std::string lock_uri;                   ///< zk://host:port or etcd://host:port; "" the lock file
+  std::string lock_uri;                   ///< redis://, zk:// or etcd://host:port; "" the lock file
   std::string token_file;                 ///< if set, every call must carry this bearer token
   std::string tls_cert, tls_key;          ///< PEM files: serve TLS instead of plaintext
 };

@@ -54,8 +54,14 @@ std::chrono::milliseconds lock_timeout_ms(double seconds);
 /// for another holder and, if it has to wait, says so once on stderr
 /// ("serialake: waiting up to N s for the lock of PATH, held by ...").
 lock_settings lock_wait(const std::string& path, double lock_timeout_seconds);
-/// The same as dataset options of a command that writes.
-dataset_options writer_options(const std::string& path, double lock_timeout_seconds);
+/// The lock backend of a command: `--lock URI` if given (`lock_uri`), else the
+/// SERIALAKE_LOCK environment variable if set and not empty, else the file lock.
+/// usage_error naming the option or variable if the URI is malformed.
+std::shared_ptr<lock_backend> chosen_lock(const std::string& lock_uri);
+/// The same as dataset options of a command that writes, locking with
+/// chosen_lock(lock_uri).
+dataset_options writer_options(const std::string& path, double lock_timeout_seconds,
+                               const std::string& lock_uri);
 
 /// How a command reaches a server when its PATH is a serialake:// URI.
 struct remote_args {
@@ -76,6 +82,7 @@ struct append_args {
   std::string path;
   remote_args remote;
   double lock_timeout = 0;
+  std::string lock_uri;  ///< --lock URI ("": SERIALAKE_LOCK, else the file lock)
   bool durable = false;
   bool allow_missing = false;  ///< rows may name only some tensors
 };
@@ -87,6 +94,7 @@ struct commit_args {
   remote_args remote;
   std::string message;
   double lock_timeout = 0;
+  std::string lock_uri;  ///< --lock URI ("": SERIALAKE_LOCK, else the file lock)
 };
 /// `serialake commit`: a named version of everything committed so far.
 int run_commit(const commit_args& a);
@@ -138,6 +146,7 @@ int run_log(const log_args& a);
 struct lock_args {
   std::string path;
   double lock_timeout = 0;
+  std::string lock_uri;  ///< --lock URI ("": SERIALAKE_LOCK, else the file lock)
   bool force = false;  ///< unlock: also break a live writer's lock
 };
 /// `serialake lock`: takes the maintenance lock (held until unlock).
@@ -149,6 +158,7 @@ int run_unlock(const lock_args& a);
 struct repair_args {
   std::string path;
   double lock_timeout = 0;
+  std::string lock_uri;  ///< --lock URI ("": SERIALAKE_LOCK, else the file lock)
 };
 /// `serialake repair`: under the maintenance lock, keeps the good commits before
 /// the damage, moves the rest into `<dataset>/damaged-<time>/`, says what was lost.

@@ -3,10 +3,12 @@
 
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 #include "app/cli/commands.hpp"
 #include "core/store.hpp"
+#include "serialake/lock_services.hpp"
 
 namespace serialake::cli {
 
@@ -95,9 +97,22 @@ lock_settings lock_wait(const std::string& path, double lock_timeout_seconds) {
   return s;
 }
 
-dataset_options writer_options(const std::string& path, double lock_timeout_seconds) {
+std::shared_ptr<lock_backend> chosen_lock(const std::string& lock_uri) {
+  const char* env = std::getenv("SERIALAKE_LOCK");
+  const bool given = !lock_uri.empty();
+  if (!given && (!env || !*env)) return file_lock_backend();
+  try {
+    return lock_backend_for(given ? lock_uri : std::string(env));
+  } catch (const error& e) {
+    throw usage_error(std::string(given ? "--lock" : "SERIALAKE_LOCK") + ": " + e.message());
+  }
+}
+
+dataset_options writer_options(const std::string& path, double lock_timeout_seconds,
+                               const std::string& lock_uri) {
   lock_settings s = lock_wait(path, lock_timeout_seconds);
   dataset_options o;
+  o.locking = chosen_lock(lock_uri);
   o.lock_timeout = s.timeout;
   o.on_lock_wait = std::move(s.on_wait);
   return o;

@@ -221,7 +221,7 @@ int run_ingest(const ingest_args& a) {
                 tree.class_folders, a.src, tree.skipped.size());
 
   engine eng;
-  dataset_options o = writer_options(a.path, a.lock_timeout);
+  dataset_options o = writer_options(a.path, a.lock_timeout, a.lock_uri);
   o.create = true;
   dataset ds = eng.open(a.path, o);
   ensure_tensors(ds);

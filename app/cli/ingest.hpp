@@ -30,6 +30,7 @@ struct ingest_args {
   std::string path;
   unsigned threads = 4;
   double lock_timeout = 0;
+  std::string lock_uri;  ///< --lock URI ("": SERIALAKE_LOCK, else the file lock)
   bool resume = false;  ///< skip files whose path the dataset already stores
 };
 

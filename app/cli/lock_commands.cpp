@@ -5,13 +5,12 @@
 #include <cstdio>
 
 #include "app/cli/commands.hpp"
-#include "core/lock_file.hpp"
 
 namespace serialake::cli {
 
 int run_lock(const lock_args& a) {
   lock_settings s = lock_wait(a.path, a.lock_timeout);
-  lock_holder h = file_lock_backend()->lock(a.path, s);
+  lock_holder h = chosen_lock(a.lock_uri)->lock(a.path, s);
   std::printf("locked %s for maintenance (%s); writers fail until `serialake unlock %s`\n",
               a.path.c_str(), h.describe().c_str(), a.path.c_str());
   return 0;
@@ -20,7 +19,7 @@ int run_lock(const lock_args& a) {
 int run_unlock(const lock_args& a) {
   lock_settings s;
   s.timeout = lock_timeout_ms(a.lock_timeout);
-  std::printf("%s\n", file_lock_backend()->unlock(a.path, a.force, s).c_str());
+  std::printf("%s\n", chosen_lock(a.lock_uri)->unlock(a.path, a.force, s).c_str());
   return 0;
 }
 

@@ -80,6 +80,9 @@ int main(int argc, char** argv) {
                          "Append JSON Lines rows from stdin: all committed (exit 0) or none",
                          "echo '{\"label\": 3, \"caption\": \"a cat\"}' | serialake append photos.serialake");
   append->add_option("PATH", aa.path, "Dataset directory, or serialake://host:port/NAME")->required();
+  append->add_option("--lock", aa.lock_uri,
+                 "Lock with this service instead of the lock file: redis://host:port[/key], "
+                 "zk://host:port[/path] or etcd://host:port[/prefix] (default: $SERIALAKE_LOCK if set)")->type_name("URI");
   append->add_option("--lock-timeout", aa.lock_timeout,
                      "Seconds to wait for another writer's lock (default 0: fail at once)");
   append->add_flag("--durable", aa.durable, "Acknowledge rows only once their commit is on disk");
@@ -103,6 +106,9 @@ int main(int argc, char** argv) {
                      "Folder with one subfolder per class; links are followed, hidden entries skipped")
       ->required();
   ingest->add_option("PATH", ia.path, "Dataset directory (created if missing)")->required();
+  ingest->add_option("--lock", ia.lock_uri,
+                 "Lock with this service instead of the lock file: redis://host:port[/key], "
+                 "zk://host:port[/path] or etcd://host:port[/prefix] (default: $SERIALAKE_LOCK if set)")->type_name("URI");
   ingest->add_option("--threads", ia.threads,
                      "Reader threads (default 4); rows are in sorted-path order for any count");
   ingest->add_flag("--resume", ia.resume,
@@ -142,6 +148,9 @@ int main(int argc, char** argv) {
   auto* commit = command(app, "commit", "Make a named version of everything committed so far",
                          "serialake commit photos.serialake -m \"first batch\"");
   commit->add_option("PATH", cma.path, "Dataset directory, or serialake://host:port/NAME")->required();
+  commit->add_option("--lock", cma.lock_uri,
+                 "Lock with this service instead of the lock file: redis://host:port[/key], "
+                 "zk://host:port[/path] or etcd://host:port[/prefix] (default: $SERIALAKE_LOCK if set)")->type_name("URI");
   commit->add_option("-m,--message", cma.message, "Commit message")->required();
   commit->add_option("--lock-timeout", cma.lock_timeout, "Seconds to wait for another writer's lock");
 
@@ -154,12 +163,18 @@ int main(int argc, char** argv) {
   auto* lock = command(app, "lock", "Take the maintenance lock: writers fail until unlock",
                        "serialake lock photos.serialake");
   lock->add_option("PATH", lka.path, "Dataset directory")->required();
+  lock->add_option("--lock", lka.lock_uri,
+                 "Lock with this service instead of the lock file: redis://host:port[/key], "
+                 "zk://host:port[/path] or etcd://host:port[/prefix] (default: $SERIALAKE_LOCK if set)")->type_name("URI");
   lock->add_option("--lock-timeout", lka.lock_timeout, "Seconds to wait while another holder has it");
 
   lock_args ula;
   auto* unlock = command(app, "unlock", "Release the maintenance lock or a dead writer's lock",
                          "serialake unlock photos.serialake --force");
-  unlock->add_option("PATH", ula.path, "Dataset directory, or serialake://host:port/NAME")->required();
+  unlock->add_option("PATH", ula.path, "Dataset directory")->required();
+  unlock->add_option("--lock", ula.lock_uri,
+                 "Lock with this service instead of the lock file: redis://host:port[/key], "
+                 "zk://host:port[/path] or etcd://host:port[/prefix] (default: $SERIALAKE_LOCK if set)")->type_name("URI");
   unlock->add_flag("--force", ula.force,
                    "Also break a live writer's lock (its next commit fails with lock_lost)");
 
@@ -168,6 +183,9 @@ int main(int argc, char** argv) {
                          "Keep the good commits of a damaged dataset, move the rest aside",
                          "serialake repair photos.serialake");
   repair->add_option("PATH", ra.path, "Dataset directory")->required();
+  repair->add_option("--lock", ra.lock_uri,
+                 "Lock with this service instead of the lock file: redis://host:port[/key], "
+                 "zk://host:port[/path] or etcd://host:port[/prefix] (default: $SERIALAKE_LOCK if set)")->type_name("URI");
   repair->add_option("--lock-timeout", ra.lock_timeout, "Seconds to wait for another writer's lock");
 
   service::serve_options so;
@@ -176,7 +194,9 @@ int main(int argc, char** argv) {
   serve->add_option("--listen", so.listen, "host:port to listen on (default 127.0.0.1:7433, loopback)");
   serve->add_option("--root", so.root, "Directory of the datasets: serialake://host:port/NAME is ROOT/NAME")
       ->required();
-  serve->add_option("--lock", so.lock_uri, "Lock datasets with zk://host:port or etcd://host:port (default: lock files)");
+  serve->add_option("--lock", so.lock_uri,
+                    "Lock every dataset with this service, redis://, zk:// or etcd://host:port, naming "
+                    "each lock after its dataset's path (default: lock files)")->type_name("URI");
   serve->add_option("--token-file", so.token_file, "Require this file's bearer token on every call");
   serve->add_option("--tls-cert", so.tls_cert, "PEM certificate: serve TLS (with --tls-key)");
   serve->add_option("--tls-key", so.tls_key, "PEM private key of --tls-cert");

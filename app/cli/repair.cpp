@@ -4,14 +4,13 @@
 #include <cstdio>
 
 #include "app/cli/commands.hpp"
-#include "core/lock_file.hpp"
 #include "core/store.hpp"
 
 namespace serialake::cli {
 
 int run_repair(const repair_args& a) {
   lock_settings s = lock_wait(a.path, a.lock_timeout);
-  auto backend = file_lock_backend();
+  auto backend = chosen_lock(a.lock_uri);
   backend->lock(a.path, s);
   repair_report r;
   try {

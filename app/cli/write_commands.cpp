@@ -103,7 +103,7 @@ int run_create(const create_args& a) {
 
 int run_append(const append_args& a) {
   engine eng(small_engine());
-  dataset_options o = writer_options(a.path, a.lock_timeout);
+  dataset_options o = writer_options(a.path, a.lock_timeout, a.lock_uri);
   o.policy.mode = a.durable ? durability::durable : durability::buffered;
   // Opened (and locked) before stdin is read: the schema is needed to parse, and
   // a missing dataset or a held lock is reported before the input is consumed.
@@ -124,7 +124,7 @@ int run_append(const append_args& a) {
 int run_commit(const commit_args& a) {
   if (a.message.empty()) throw usage_error("the commit message must not be empty");
   engine eng(small_engine());
-  dataset ds = eng.open(a.path, writer_options(a.path, a.lock_timeout));
+  dataset ds = eng.open(a.path, writer_options(a.path, a.lock_timeout, a.lock_uri));
   commit_info ci = ds.commit(a.message);
   ds.close();
   std::printf("committed version %llu: %s\n", static_cast<unsigned long long>(ci.version),

@@ -60,9 +60,8 @@ class append_future {
   /// for it: on the dataset's callback actor (continuations of appends that
   /// complete after their then() run there one at a time, in completion order),
   /// or at once on this thread if it completed already. Consumes this future. `fn`
-  /// calls get() for the index or the error; it must not throw (that terminates
-  /// the program, as from a std::thread) and should be short: the dataset's
-  /// continuations run one at a time.
+  /// calls get() for the index or the error, and should be short: the dataset's
+  /// continuations run one at a time. What it throws is handled as future::then says.
   void then(std::function<void(append_future)> fn) &&;
 
  private:

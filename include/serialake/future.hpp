@@ -106,12 +106,13 @@ class future {
 
   /// Runs `fn(ready future)` once the result is ready, on the dataset's callback
   /// actor (or at once on this thread if it is ready already); consumes this
-  /// future. `fn` calls get() for the value or the error; it must not throw
-  /// (an exception escaping it terminates the program, as from a std::thread).
+  /// future. `fn` calls get() for the value or the error. An exception escaping
+  /// `fn` on the callback actor terminates the program (naming the dataset), as
+  /// from a std::thread; run at once, it propagates to the caller of then().
   void then(std::function<void(future<T>)> fn) && {
     auto s = std::move(s_);
     if (!s) throw error(errc::invalid_argument, "then() on an empty future");
-    auto run = [s, fn = std::move(fn)]() noexcept { fn(future<T>(s)); };
+    auto run = [s, fn = std::move(fn)] { fn(future<T>(s)); };
     {
       std::lock_guard<std::mutex> g(s->mtx);
       if (!s->done) {

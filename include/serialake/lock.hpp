@@ -24,8 +24,8 @@ namespace serialake {
 
 /// Who holds (or last held) a dataset's lock.
 struct lock_holder {
-  std::string kind;          ///< "writer" or "maintenance"
-  std::string host;
+  std::string kind;          ///< "writer", "maintenance" or "unknown"
+  std::string host;          ///< for "unknown": what is known instead
   int pid = 0;
   int64_t since_ms = 0;      ///< when it was granted (ms since the epoch)
   int64_t heartbeat_ms = 0;  ///< last refresh

@@ -3,8 +3,10 @@
 //                          (or EOF), close, print "released"
 //   rows DIR ID N          open (lock_timeout 60 s), append N rows, close
 //   commits DIR            open, commit one row at a time forever, print "committed V"
-//   fenced DIR             open, commit a row, print "ready", wait for a stdin line,
-//                          try to commit another row, print the outcome
+//   fenced DIR [URI MS]    open, commit a row, print "ready", wait for a stdin line,
+//                          try to commit another row, print the outcome; with URI,
+//                          locked by that lock service (lock_backend_for) with
+//                          lock_validity (a Redis TTL) MS
 
 #include <unistd.h>
 
@@ -15,6 +17,7 @@
 #include <thread>
 
 #include "serialake/dataset.hpp"
+#include "serialake/lock_services.hpp"
 
 using namespace serialake;
 
@@ -42,6 +45,10 @@ int main(int argc, char** argv) {
     dataset_options o;
     o.lock_timeout = std::chrono::milliseconds(mode == "rows" ? 60000 : 0);
     o.lock_heartbeat = std::chrono::milliseconds(100);
+    if (mode == "fenced" && argc == 5) {
+      o.locking = lock_backend_for(argv[3]);
+      o.lock_validity = std::chrono::milliseconds(std::stoll(argv[4]));
+    }
     auto ds = eng.open(dir, o);
     if (mode == "hold") {
       say("locked");
