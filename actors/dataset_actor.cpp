@@ -53,7 +53,7 @@ dataset_actor::behavior_type dataset_actor_impl(dataset_actor::stateful_pointer<
   return {
     [self, writer, arm_timer](wake_atom) {
       if (writer().due()) {
-        auto r = writer().serve();
+        auto r = writer().serve([self] { return !self->mailbox().empty(); });
         arm_timer(r.arm_timer);
         if (r.wake_again) self->send(self, wake_atom::value);
         return;

@@ -1,5 +1,8 @@
 #include "actors/ingest_queue.hpp"
 
+#include <algorithm>
+#include <thread>
+
 #include "actors/fork.hpp"
 
 namespace serialake::detail {
@@ -9,14 +12,6 @@ namespace {
 append_op* const closed_marker = reinterpret_cast<append_op*>(alignof(append_op));
 
 constexpr uint64_t malloc_overhead = 16;
-
-inline void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#elif defined(__aarch64__)
-  asm volatile("yield");
-#endif
-}
 
 uint64_t heap_bytes(const std::string& s) noexcept {
   return s.capacity() > 15 ? s.capacity() + 1 + malloc_overhead : 0;
@@ -46,8 +41,9 @@ uint64_t op_bytes(const append_op& op) noexcept {
 }
 
 ingest_queue::ingest_queue(uint64_t bound, std::optional<std::chrono::milliseconds> timeout,
-                           uint64_t batch_bytes)
-  : bound_(bound), batch_bytes_(batch_bytes), timeout_(timeout), forks_(fork_generation()) {}
+                           uint64_t batch_bytes, std::chrono::nanoseconds spin_limit)
+  : bound_(bound), batch_bytes_(batch_bytes), timeout_(timeout), spin_limit_(spin_limit),
+    forks_(fork_generation()) {}
 
 // Waiter and notifier form a store-buffering pair. The waiter stores `count`,
 // then loads the state it waits on (an op's state, queued_); the notifier
@@ -176,7 +172,9 @@ append_op* ingest_queue::take_within(std::chrono::nanoseconds d) noexcept {
   auto deadline = std::chrono::steady_clock::now() + d;
   while (head_.load(std::memory_order_relaxed) == nullptr) {
     if (std::chrono::steady_clock::now() >= deadline) return nullptr;
-    cpu_relax();
+    // Not a busy pause: on a loaded machine the producer we wait for may share
+    // this core, and a pause loop would keep it off for all of `d`.
+    std::this_thread::yield();
   }
   return take_all();
 }
@@ -198,12 +196,50 @@ void ingest_queue::release(uint64_t bytes) {
 
 void ingest_queue::notify_done() { done_.notify(mtx_); }
 
+// The second hand-off of an append (actor to waiter) costs a thread wake-up when
+// the waiter sleeps: tens of microseconds on a VM, whose idle vCPU must be woken
+// by the host. So a waiter spins for its result, yielding, before it sleeps, if
+// it is the only one waiting: with others asleep the commit is a group's, whose
+// one wake-up is shared, and a spinner would take a core from the actor and
+// the other writers.
+// A spinning waiter is not counted in done_, so completing its op costs the
+// actor no notify either. It spins up to twice the typical wait (a moving
+// average of the spinner's waits), at most spin_limit_, and not at all when waits
+// are longer than that (a disk whose syncs take milliseconds): there a wake-up
+// is a few percent of the wait, and spinning would burn a core for nothing.
 bool ingest_queue::wait_done(const append_op& op, std::optional<std::chrono::nanoseconds> d) {
+  using namespace std::chrono;
   auto done = [&] { return op.state.load(std::memory_order_acquire) != append_op::pending; };
   if (done()) return true;
   hurry();
-  std::unique_lock<std::mutex> lk(mtx_);
-  return done_.wait(lk, d, done);
+  const bool others_asleep = done_.count.load(std::memory_order_relaxed) > 0;
+  if (others_asleep || spinning_.exchange(true, std::memory_order_acquire)) {
+    std::unique_lock<std::mutex> lk(mtx_);
+    return done_.wait(lk, d, done);
+  }
+  const auto start = steady_clock::now();
+  const nanoseconds typical{typical_wait_ns_.load(std::memory_order_relaxed)};
+  nanoseconds budget = typical.count() == 0 ? spin_limit_
+                       : typical > spin_limit_ ? nanoseconds(0)
+                                               : std::min<nanoseconds>(2 * typical, spin_limit_);
+  if (d) budget = std::min(budget, *d);
+  bool ready = done();
+  while (!ready && steady_clock::now() - start < budget) {
+    std::this_thread::yield();  // the actor or another process may need this core
+    ready = done();
+  }
+  if (!ready) {
+    if (d) d = *d - std::min<nanoseconds>(*d, steady_clock::now() - start);
+    std::unique_lock<std::mutex> lk(mtx_);
+    ready = done_.wait(lk, d, done);
+  }
+  if (ready) {
+    const nanoseconds took = steady_clock::now() - start;
+    const nanoseconds avg = typical.count() == 0 ? took : typical + (took - typical) / 8;
+    typical_wait_ns_.store(avg.count(), std::memory_order_relaxed);
+  }
+  spinning_.store(false, std::memory_order_release);
+  return ready;
 }
 
 }  // namespace serialake::detail

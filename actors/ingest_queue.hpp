@@ -14,6 +14,9 @@
 // end_drain it wakes itself if anything came in. Nothing is stranded: whenever
 // the stack is non-empty, the push that made it non-empty has woken the actor or
 // found it draining, and a woken actor takes now or arms its timer.
+// A waiting thread spins a bounded time for its result before it sleeps, so the
+// actor's completion reaches it without a wake-up, unless waits are long anyway
+// (see wait_done).
 // Real-time order holds: an op pushed after another op's future completed was
 // pushed after that op was taken, so it is applied later and gets a higher index.
 //
@@ -88,9 +91,11 @@ class ingest_queue {
  public:
   /// `bound`: max bytes queued; `timeout`: how long a producer waits for room
   /// (none: wait as long as it takes); `batch_bytes`: a take is due once this
-  /// many bytes were pushed since the last one (0: as soon as anything is queued).
+  /// many bytes were pushed since the last one (0: as soon as anything is queued);
+  /// `spin_limit`: the longest a waiter spins for its result before it sleeps
+  /// (0: never spin; the default covers a durable commit on an SSD).
   ingest_queue(uint64_t bound, std::optional<std::chrono::milliseconds> timeout,
-               uint64_t batch_bytes);
+               uint64_t batch_bytes, std::chrono::nanoseconds spin_limit = std::chrono::milliseconds(1));
 
   /// Sets how producers wake the actor; call before the first push.
   void set_waker(std::function<void()> wake) { wake_ = std::move(wake); }
@@ -123,7 +128,7 @@ class ingest_queue {
   void notify_done();
 
   /// Future: blocks until `op` has a result (hurrying the actor), at most `d`
-  /// if given; false on timeout.
+  /// if given; false on timeout. Spins a while before it sleeps (one waiter at a time).
   bool wait_done(const append_op& op, std::optional<std::chrono::nanoseconds> d = std::nullopt);
 
   /// Bytes reserved right now (pushed, not yet applied).
@@ -144,10 +149,13 @@ class ingest_queue {
   std::atomic<uint64_t> fresh_{0};     // bytes pushed since the last take
   std::atomic<bool> hurried_{false};   // a waiter asked for a take; reset by take_all
   std::atomic<bool> draining_{false};  // between begin_drain and end_drain
+  std::atomic<bool> spinning_{false};  // a waiter spins for its result (wait_done)
+  std::atomic<int64_t> typical_wait_ns_{0};  // the spinners' waits, a moving average; 0: none yet
   std::function<void()> wake_ = [] {};
   const uint64_t bound_;
   const uint64_t batch_bytes_;
   const std::optional<std::chrono::milliseconds> timeout_;
+  const std::chrono::nanoseconds spin_limit_;
   std::mutex mtx_;
   // Threads waiting on one condition, counted so that notifying is free while
   // nobody waits (the common case, on the actor's hot path).

@@ -9,7 +9,10 @@ namespace {
 // Room is returned to producers in steps this large during a long drain.
 constexpr uint64_t release_step = 1 << 20;
 
-// Commits one serve() may make before the actor looks at its mailbox again.
+// Commits one serve() may make before the actor looks at its mailbox again
+// (it looks earlier when a message waits). Lingering on for good measured
+// slower at T=16: the actor commits each straggler alone instead of letting
+// the woken writers gather into the next group.
 constexpr int max_rounds = 8;
 
 // Samples smaller than this are copied into the store's write buffer, so the op
@@ -139,7 +142,7 @@ bool dataset_writer::apply_and_commit(append_op* ops) {
   return false;
 }
 
-dataset_writer::serve_result dataset_writer::serve() {
+dataset_writer::serve_result dataset_writer::serve(const std::function<bool()>& mail_waiting) {
   queue_->begin_drain();
   struct end_drain {  // whatever happens, producers must be able to wake us again
     detail::ingest_queue& q;
@@ -151,11 +154,12 @@ dataset_writer::serve_result dataset_writer::serve() {
     end_drain guard{*queue_, &r.wake_again};
     append_op* ops = queue_->take_all();
     // Durable: the writers just woken append again within microseconds; catching
-    // their appends here spares this thread a wake-up (tens of us on a VM). A
-    // bounded number of rounds, so control messages in the mailbox get their turn.
+    // their appends here spares this thread a wake-up (tens of us on a VM), and
+    // their next push a message. For a bounded number of rounds, and only while
+    // no message waits: a control message (flush, close, a timer) ends it.
     const bool linger = ops && policy_.mode == durability::durable && policy_.linger.count() > 0;
     r.arm_timer = apply_and_commit(ops);
-    for (int round = 1; linger && round < max_rounds; ++round)
+    for (int round = 1; linger && round < max_rounds && !mail_waiting(); ++round)
       if (!apply_and_commit(queue_->take_within(policy_.linger))) break;
   }
   return r;

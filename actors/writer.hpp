@@ -5,6 +5,7 @@
 // Threading: one owner (the dataset actor's thread).
 
 #include <chrono>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -35,9 +36,10 @@ class dataset_writer {
     bool wake_again = false;  ///< appends came in that rely on this serve: wake yourself
   };
   /// A producer woke the actor: drain, and in durable mode keep taking the
-  /// appends that follow each commit for a few rounds. Producers do not wake the
-  /// actor meanwhile (ingest_queue::begin_drain).
-  serve_result serve();
+  /// appends that follow each commit for a few rounds, until none comes within
+  /// the linger or `mail_waiting()` says a message waits for the actor. Producers do not wake
+  /// the actor meanwhile (ingest_queue::begin_drain).
+  serve_result serve(const std::function<bool()>& mail_waiting);
   /// The commit timer fired.
   void tick();
   /// Applies queued appends and commits them, with `message`, as one version.

@@ -14,6 +14,7 @@
 
 #include "bench/read_bench.hpp"
 #include "bench/run.hpp"
+#include "bench/stores.hpp"
 
 using namespace serialake::bench;
 
@@ -39,7 +40,7 @@ int main(int argc, char** argv) {
   bool read = false;
   bool remote = false;
   read_options ro;
-  app.add_option("--store", c.store, "serialake | core | ideal | naive")->capture_default_str();
+  app.add_option("--store", c.store, store_names)->capture_default_str();
   app.add_option("--mode", mode, "buffered | durable")->capture_default_str()
       ->check(CLI::IsMember({"buffered", "durable"}));
   app.add_option("--threads", c.threads, "producer threads (T)")->capture_default_str()

@@ -108,7 +108,7 @@ int run_matrix(const std::string& self, const matrix_options& m) {
             csv << '\n';
             csv.flush();
           }
-        double best_base = 0, best_base_rate = 0, ideal_rate = 0, ideal_p99 = 0;
+        double best_base_rate = 0, ideal_rate = 0, ideal_p99 = 0;
         for (auto& store : m.stores) {
           auto& g = got[store];
           if (g.empty()) continue;
@@ -117,26 +117,28 @@ int run_matrix(const std::string& self, const matrix_options& m) {
                       fmt(median(g["p50_us"]), 1).c_str(), fmt(median(g["p99_us"]), 1).c_str(),
                       fmt(median(g["cpu_s"]), 2).c_str(), fmt(median(g["batches"])).c_str(),
                       fmt(median(g["rss_mb"]), 0).c_str());
-          if (store == "ideal" || store == "naive") {
-            best_base = std::max(best_base, median(g["mib_s"]));
-            best_base_rate = std::max(best_base_rate, median(g["rate"]));
-          }
+          if (store == "ideal" || store == "naive") best_base_rate = std::max(best_base_rate, median(g["rate"]));
           if (store == "ideal") {
             ideal_rate = median(g["rate"]);
             ideal_p99 = median(g["p99_us"]);
           }
         }
         std::fflush(stdout);
-        if (got.count("serialake") && best_base > 0) {
-          auto& s = got["serialake"];
+        if (got.count("serialake") && best_base_rate > 0) {
+          const double rate = median(got["serialake"]["rate"]);
           char line[256];
           std::snprintf(line, sizeof line,
                         "%s S=%zu T=%d: serialake/best baseline = %.2f (rate), serialake/ideal = %.2f, "
                         "p99 serialake/ideal = %.2f",
-                        mode.c_str(), size, t, median(s["rate"]) / best_base_rate,
-                        ideal_rate ? median(s["rate"]) / ideal_rate : 0,
-                        ideal_p99 ? median(s["p99_us"]) / ideal_p99 : 0);
-          summary.push_back(line);
+                        mode.c_str(), size, t, rate / best_base_rate, ideal_rate ? rate / ideal_rate : 0,
+                        ideal_p99 ? median(got["serialake"]["p99_us"]) / ideal_p99 : 0);
+          std::string l = line;
+          for (const char* peer : {"leveldb", "rocksdb", "lmdb", "sqlite"})
+            if (got.count(peer) && median(got[peer]["rate"]) > 0) {
+              std::snprintf(line, sizeof line, ", /%s = %.2f", peer, rate / median(got[peer]["rate"]));
+              l += line;
+            }
+          summary.push_back(l);
         }
       }
   std::printf("\nRatios (medians of %d runs):\n", m.reps);

@@ -8,11 +8,11 @@
 #include <chrono>
 #include <filesystem>
 #include <stdexcept>
+#include <string_view>
 #include <thread>
 #include <vector>
 
 #include "bench/stores.hpp"
-#include "core/store.hpp"
 
 namespace serialake::bench {
 namespace {
@@ -39,16 +39,13 @@ std::string make_run_dir(const std::string& base) {
   return tmpl;
 }
 
-// Every acknowledged sample is in the dataset exactly once, with its bytes.
-void verify(const std::string& path, const config& c, const std::vector<pool>& pools,
+// Every acknowledged sample is in the store exactly once, with its bytes.
+void verify(bench_reader& rd, const config& c, const std::vector<pool>& pools,
             const std::vector<std::vector<uint64_t>>& indices, uint64_t n) {
-  open_options oo;
-  oo.read_only = true;
-  auto st = store::open(path, oo);
-  auto snap = st->snapshot();
-  if (snap->length("x") != n)
-    throw std::runtime_error("verify: dataset holds " + std::to_string(snap->length("x")) +
-                             " samples, " + std::to_string(n) + " were acknowledged");
+  const uint64_t held = rd.count();
+  if (held != n)
+    throw std::runtime_error("verify: " + c.store + " holds " + std::to_string(held) + " samples, " +
+                             std::to_string(n) + " were acknowledged");
   std::vector<bool> seen(n, false);
   for (size_t p = 0; p < indices.size(); ++p)
     for (uint64_t i = 0; i < indices[p].size(); ++i) {
@@ -56,7 +53,7 @@ void verify(const std::string& path, const config& c, const std::vector<pool>& p
       if (idx >= n || seen[idx])
         throw std::runtime_error("verify: index " + std::to_string(idx) + " out of range or repeated");
       seen[idx] = true;
-      if (snap->read("x", idx).data != std::string(pools[p].sample(i, c.size), c.size))
+      if (rd.read(idx) != std::string_view(pools[p].sample(i, c.size), c.size))
         throw std::runtime_error("verify: sample " + std::to_string(idx) + " has the wrong bytes");
     }
 }
@@ -122,12 +119,8 @@ result run(const config& c) {
     r.p50_us = pct(0.50);
     r.p99_us = pct(0.99);
   }
-  if (c.verify) {
-    if (st->dataset_path().empty())
-      throw std::runtime_error("verify: store '" + c.store + "' keeps no dataset to verify");
-    verify(st->dataset_path(), c, pools, indices, r.n);
-  }
-  st.reset();
+  st.reset();  // closed, so that the reader sees what a reopen after a restart would
+  if (c.verify) verify(*open_reader(c, dir), c, pools, indices, r.n);
   r.rss_mb = peak_rss_mb();
   return r;
 }

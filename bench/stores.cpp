@@ -10,6 +10,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench/peers.hpp"
 #include "serialake/dataset.hpp"
 #include "core/file_io.hpp"
 #include "core/store.hpp"
@@ -17,10 +18,13 @@
 namespace serialake::bench {
 namespace {
 
+// serialake and core keep their dataset here, inside the run's directory.
+std::string dataset_dir(const std::string& dir) { return dir + "/ds"; }
+
 // -- serialake: the public handle ------------------------------------------------
 class serialake_store : public bench_store {
  public:
-  serialake_store(const config& c, const std::string& dir) : cfg_(c), path_(dir + "/ds") {
+  serialake_store(const config& c, const std::string& dir) : cfg_(c), path_(dataset_dir(dir)) {
     dataset_options o;
     o.create = true;
     o.policy.mode = c.durable ? durability::durable : durability::buffered;
@@ -35,7 +39,6 @@ class serialake_store : public bench_store {
   }
   void finish() override { ds_.flush(); }
   uint64_t batches() override { return ds_.log(true).size(); }
-  std::string dataset_path() const override { return path_; }
 
  private:
   config cfg_;
@@ -47,7 +50,7 @@ class serialake_store : public bench_store {
 // -- core: the single-threaded store behind one mutex ---------------------------
 class core_store : public bench_store {
  public:
-  core_store(const config& c, const std::string& dir) : cfg_(c), path_(dir + "/ds") {
+  core_store(const config& c, const std::string& dir) : cfg_(c), path_(dataset_dir(dir)) {
     st_ = store::create(path_);
     st_->create_tensor({"x", dtype::bytes, "generic", {}});
   }
@@ -60,7 +63,6 @@ class core_store : public bench_store {
   }
   void finish() override { st_->commit(); }
   uint64_t batches() override { return st_->log(true).size(); }
-  std::string dataset_path() const override { return path_; }
 
  private:
   config cfg_;
@@ -169,14 +171,44 @@ class ideal_store : public bench_store {
   std::thread writer_;
 };
 
+// -- reading back serialake's (and core's) dataset ----------------------------
+class dataset_reader : public bench_reader {
+ public:
+  explicit dataset_reader(const std::string& path) {
+    open_options oo;
+    oo.read_only = true;
+    snap_ = store::open(path, oo)->snapshot();
+  }
+  uint64_t count() override { return snap_->length("x"); }
+  std::string read(uint64_t index) override { return snap_->read("x", index).data; }
+
+ private:
+  std::shared_ptr<const snapshot> snap_;
+};
+
 }  // namespace
+
+const char* const store_names = "serialake, core, ideal, naive, leveldb, rocksdb, lmdb, sqlite";
 
 std::unique_ptr<bench_store> make_store(const config& c, const std::string& dir) {
   if (c.store == "serialake") return std::make_unique<serialake_store>(c, dir);
   if (c.store == "core") return std::make_unique<core_store>(c, dir);
   if (c.store == "naive") return std::make_unique<naive_store>(c, dir);
   if (c.store == "ideal") return std::make_unique<ideal_store>(c, dir);
-  throw std::invalid_argument("unknown store '" + c.store + "' (serialake, core, naive, ideal)");
+  if (c.store == "leveldb") return make_leveldb_store(c, dir);
+  if (c.store == "rocksdb") return make_rocksdb_store(c, dir);
+  if (c.store == "lmdb") return make_lmdb_store(c, dir);
+  if (c.store == "sqlite") return make_sqlite_store(c, dir);
+  throw std::invalid_argument("unknown store '" + c.store + "' (" + store_names + ")");
+}
+
+std::unique_ptr<bench_reader> open_reader(const config& c, const std::string& dir) {
+  if (c.store == "serialake" || c.store == "core") return std::make_unique<dataset_reader>(dataset_dir(dir));
+  if (c.store == "leveldb") return open_leveldb_reader(dir);
+  if (c.store == "rocksdb") return open_rocksdb_reader(dir);
+  if (c.store == "lmdb") return open_lmdb_reader(dir);
+  if (c.store == "sqlite") return open_sqlite_reader(dir);
+  throw std::invalid_argument("verify: store '" + c.store + "' keeps no samples to read back");
 }
 
 }  // namespace serialake::bench

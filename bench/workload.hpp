@@ -23,7 +23,8 @@ struct config {
 
 /// A sweep: every mode x size x threads cell, every store, `reps` times.
 struct matrix_options {
-  std::vector<std::string> stores{"serialake", "core", "ideal", "naive"};
+  std::vector<std::string> stores{"serialake", "core", "ideal", "naive",
+                                  "leveldb", "rocksdb", "lmdb", "sqlite"};
   std::vector<std::string> modes{"buffered", "durable"};
   std::vector<size_t> sizes{100, 4096, 65536};
   std::vector<int> threads{1, 4, 16};

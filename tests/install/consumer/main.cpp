@@ -1,5 +1,6 @@
 // A program embedding serialake through the installed package: threads append,
 // continuations count them, a snapshot reads them back in bulk.
+#include <serialake/lock_services.hpp>
 #include <serialake/serialake.hpp>
 
 #include <condition_variable>
@@ -10,6 +11,12 @@
 
 int main(int argc, char** argv) {
   if (argc < 2) return 64;
+  try {  // the lock services link from the installed tree too
+    serialake::lock_backend_for("nope://127.0.0.1/x");
+    return 3;
+  } catch (const serialake::error& e) {
+    if (e.code() != serialake::errc::invalid_argument) return 3;
+  }
   serialake::engine eng;
   serialake::dataset_options o;
   o.create = true;
