@@ -3,6 +3,7 @@
 //   serialake-bench --store serialake --mode buffered --threads 16 --size 4096 [--verify]
 //   serialake-bench --matrix [--reps 3] [--csv results.csv]
 //   serialake-bench --read [--read-mib 1024] [--read-sizes 4096,100] [--reps 3] [--no-cold]
+//   serialake-bench --remote
 
 #include <CLI/CLI.hpp>
 
@@ -37,6 +38,7 @@ int main(int argc, char** argv) {
   int lock_reps = 0;
   matrix_options m;
   bool read = false;
+  bool remote = false;
   read_options ro;
   app.add_option("--store", c.store, store_names)->capture_default_str();
   app.add_option("--mode", mode, "buffered | durable")->capture_default_str()
@@ -61,6 +63,7 @@ int main(int argc, char** argv) {
   app.add_option("--modes", m.modes, "matrix: modes")->delimiter(',');
   app.add_option("--sizes", m.sizes, "matrix: sample sizes")->delimiter(',');
   app.add_option("--thread-counts", m.threads, "matrix: producer counts")->delimiter(',');
+  app.add_flag("--remote", remote, "appends through serialake serve against the local handle");
   app.add_flag("--read", read, "measure bulk and point reads against pread, LMDB and RocksDB");
   app.add_option("--read-mib", ro.mib, "read: MiB per dataset")->capture_default_str()
       ->check(CLI::Range(1, 1 << 20));
@@ -76,6 +79,7 @@ int main(int argc, char** argv) {
   c.durable = mode == "durable";
   try {
     if (lock_reps > 0) return run_lock_latency(lock_reps, c.dir, lock_uri);
+    if (remote) return run_remote_bench(self_path(argv[0]), c.dir);
     if (read) {
       ro.reps = m.reps;
       ro.dir = c.dir;

@@ -17,4 +17,9 @@ int run_matrix(const std::string& self, const matrix_options& m);
 /// timed against its bare round trips (10 x `reps`). Prints RESULT lines.
 int run_lock_latency(int reps, const std::string& dir, const std::string& lock_uri);
 
+/// Appends through `serialake serve` (this build's binary beside `self`)
+/// against the local handle, buffered and durable, 100 B and 4 KiB, T=1 and
+/// T=16; prints a Markdown table of samples/s and their ratio.
+int run_remote_bench(const std::string& self, const std::string& dir);
+
 }  // namespace serialake::bench

@@ -19,6 +19,7 @@ const char* to_string(errc code) noexcept {
     case errc::closed: return "closed";
     case errc::unavailable: return "unavailable";
     case errc::internal: return "internal";
+    case errc::unauthenticated: return "unauthenticated";
   }
   return "unknown";
 }

@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <stdexcept>
@@ -33,7 +34,7 @@ class usage_error : public std::runtime_error {
 
 /// The sysexits code for an error code: 65 bad data or corruption, 66 no such
 /// dataset, 73 exists, 74 I/O, 75 locked / timeout / lock lost (try again
-/// later), 69 a service unreachable, 70 anything else.
+/// later), 69 a service unreachable, 77 a server refused our token, 70 anything else.
 int exit_code(errc code) noexcept;
 
 /// Opens a dataset read-only: never takes the lock, never writes into the
@@ -62,8 +63,15 @@ std::shared_ptr<lock_backend> chosen_lock(const std::string& lock_uri);
 dataset_options writer_options(const std::string& path, double lock_timeout_seconds,
                                const std::string& lock_uri);
 
+/// How a command reaches a server when its PATH is a serialake:// URI.
+struct remote_args {
+  std::string token_file;  ///< "" : the SERIALAKE_TOKEN environment variable, if set
+  std::string tls_ca;      ///< PEM file of the server's CA: TLS
+};
+
 struct create_args {
   std::string path;
+  remote_args remote;
   std::vector<std::string> tensors;  ///< NAME:DTYPE[:HTYPE[:SHAPE]]
 };
 /// `serialake create`: a new dataset with the given tensors (already_exists if
@@ -72,6 +80,7 @@ int run_create(const create_args& a);
 
 struct append_args {
   std::string path;
+  remote_args remote;
   double lock_timeout = 0;
   std::string lock_uri;  ///< --lock URI ("": SERIALAKE_LOCK, else the file lock)
   bool durable = false;
@@ -82,6 +91,7 @@ int run_append(const append_args& a);
 
 struct commit_args {
   std::string path;
+  remote_args remote;
   std::string message;
   double lock_timeout = 0;
   std::string lock_uri;  ///< --lock URI ("": SERIALAKE_LOCK, else the file lock)
@@ -91,6 +101,7 @@ int run_commit(const commit_args& a);
 
 struct cat_args {
   std::string path;
+  remote_args remote;
   std::vector<std::string> tensors;  ///< empty: all
   uint64_t start = 0;
   std::optional<uint64_t> end;
@@ -101,6 +112,7 @@ int run_cat(const cat_args& a);
 
 struct info_args {
   std::string path;
+  remote_args remote;
   bool json = false;
   std::optional<uint64_t> version;
 };
@@ -125,6 +137,7 @@ int run_export(const export_args& a);
 
 struct log_args {
   std::string path;
+  remote_args remote;
   bool all = false;
 };
 /// `serialake log`: named commits (all with --all), oldest first.
@@ -150,6 +163,43 @@ struct repair_args {
 /// `serialake repair`: under the maintenance lock, keeps the good commits before
 /// the damage, moves the rest into `<dataset>/damaged-<time>/`, says what was lost.
 int run_repair(const repair_args& a);
+
+/// The remote forms of the commands above, for a serialake:// PATH
+/// (app/cli/remote_commands.cpp): same output, through the server.
+int run_remote_create(const create_args& a);
+int run_remote_append(const append_args& a);
+int run_remote_commit(const commit_args& a);
+int run_remote_cat(const cat_args& a);
+int run_remote_info(const info_args& a);
+int run_remote_log(const log_args& a);
+
+/// The specs of `create`'s --tensor arguments; usage_error for a malformed or
+/// repeated one.
+std::vector<tensor_spec> parse_tensor_args(const std::vector<std::string>& args);
+
+/// Reads JSON Lines rows of `tensors` from stdin, all of them, then hands them
+/// to `append` at once (all or nothing); returns how many. Errors name the
+/// line (an append's "row K" becomes the line of row K).
+uint64_t append_stdin(const std::vector<tensor_spec>& tensors, const std::string& path, bool allow_missing,
+                      const std::function<void(std::vector<row>)>& append);
+
+/// cat's output: rows as JSON Lines on stdout, written in blocks of about 1 MiB.
+class row_printer {
+ public:
+  /// Adds row `index`; an encoding error names the row.
+  void print(uint64_t index, const std::vector<std::pair<const tensor_spec*, sample>>& fields);
+  /// Writes what is buffered and flushes stdout (errc::io if it cannot).
+  void flush_out();
+
+ private:
+  std::string buf_;
+};
+
+/// log's listing of `all` commits (only the named ones unless `unnamed_too`).
+void print_log(const std::vector<commit_info>& all, bool unnamed_too);
+
+/// A tensor's fixed shape as info prints it: "variable", "scalar" or "3x224x224".
+std::string shape_text(const tensor_spec& s);
 
 /// `text` on one line of a listing (log, info): backslash, newline, CR and tab as
 /// \\ \n \r \t, other control characters as \xNN, everything else as it is.

@@ -30,6 +30,8 @@ int exit_code(errc code) noexcept {
       return 75;           // EX_TEMPFAIL
     case errc::unavailable:
       return 69;  // EX_UNAVAILABLE
+    case errc::unauthenticated:
+      return 77;  // EX_NOPERM
     default:
       return 70;  // EX_SOFTWARE
   }

@@ -18,14 +18,6 @@ struct tensor_stats {
   uint64_t bytes = 0;  ///< stored bytes of the samples (dims prefixes included)
 };
 
-std::string shape_text(const tensor_spec& s) {
-  if (!s.shape) return "variable";
-  if (s.shape->empty()) return "scalar";
-  std::string out;
-  for (auto d : *s.shape) out += (out.empty() ? "" : "x") + std::to_string(d);
-  return out;
-}
-
 std::string human_bytes(uint64_t n) {
   const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   double v = static_cast<double>(n);
@@ -40,6 +32,14 @@ std::string human_bytes(uint64_t n) {
 }
 
 }  // namespace
+
+std::string shape_text(const tensor_spec& s) {
+  if (!s.shape) return "variable";
+  if (s.shape->empty()) return "scalar";
+  std::string out;
+  for (auto d : *s.shape) out += (out.empty() ? "" : "x") + std::to_string(d);
+  return out;
+}
 
 int run_info(const info_args& a) {
   auto st = open_read(a.path, a.version);

@@ -12,6 +12,8 @@
 #include "app/cli/commands.hpp"
 #include "app/cli/ingest.hpp"
 #include "app/cli/search.hpp"
+#include "serialake/remote.hpp"
+#include "service/server.hpp"
 
 using namespace serialake;
 using namespace serialake::cli;
@@ -57,13 +59,19 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug logging on stderr");
   std::vector<std::function<void()>> finish;
+  // For a PATH given as serialake://host:port/NAME (create, append, cat, info,
+  // commit, log): how to reach the server.
+  remote_args remote;
+  app.add_option("--token-file", remote.token_file,
+                 "serialake:// paths: file holding the server's bearer token (default: $SERIALAKE_TOKEN)");
+  app.add_option("--tls-ca", remote.tls_ca, "serialake:// paths: PEM file of the server's CA (TLS)");
   uint64_t tmp_end = 0, tmp_cat_v = 0, tmp_info_v = 0, tmp_verify_v = 0, tmp_export_v = 0, tmp_search_v = 0;
 
   create_args ca;
   auto* create = command(app, "create", "Create a dataset with the given tensors",
                          "serialake create photos.serialake --tensor image:uint8:image "
                          "--tensor label:int64:class_label --tensor embedding:float32:embedding:384");
-  create->add_option("PATH", ca.path, "Dataset directory (must not exist or be empty)")->required();
+  create->add_option("PATH", ca.path, "Dataset directory (must not exist or be empty), or serialake://host:port/NAME")->required();
   create->add_option("--tensor", ca.tensors,
                      "A tensor: NAME:DTYPE[:HTYPE[:SHAPE]], SHAPE like 384 or 3x224x224; repeatable")
       ->type_name("SPEC");
@@ -72,7 +80,7 @@ int main(int argc, char** argv) {
   auto* append = command(app, "append",
                          "Append JSON Lines rows from stdin: all committed (exit 0) or none",
                          "echo '{\"label\": 3, \"caption\": \"a cat\"}' | serialake append photos.serialake");
-  append->add_option("PATH", aa.path, "Dataset directory")->required();
+  append->add_option("PATH", aa.path, "Dataset directory, or serialake://host:port/NAME")->required();
   append->add_option("--lock", aa.lock_uri,
                  "Lock with this service instead of the lock file: redis://host:port[/key], "
                  "zk://host:port[/path] or etcd://host:port[/prefix] (default: $SERIALAKE_LOCK if set)")->type_name("URI");
@@ -86,7 +94,7 @@ int main(int argc, char** argv) {
   cat_args cta;
   auto* cat = command(app, "cat", "Write rows as JSON Lines (the encoding append reads)",
                       "serialake cat photos.serialake --tensor label --start 0 --end 10");
-  cat->add_option("PATH", cta.path, "Dataset directory")->required();
+  cat->add_option("PATH", cta.path, "Dataset directory, or serialake://host:port/NAME")->required();
   cat->add_option("--tensor", cta.tensors, "Only this tensor; repeatable")->type_name("NAME");
   cat->add_option("--start", cta.start, "First row (default 0)");
   optional_u64(cat, "--end", cta.end, tmp_end, "One past the last row (default: all)", finish);
@@ -119,7 +127,7 @@ int main(int argc, char** argv) {
   info_args ina;
   auto* info = command(app, "info", "Show tensors, lengths, chunks, bytes and commits",
                        "serialake info photos.serialake --json");
-  info->add_option("PATH", ina.path, "Dataset directory")->required();
+  info->add_option("PATH", ina.path, "Dataset directory, or serialake://host:port/NAME")->required();
   info->add_flag("--json", ina.json, "Print JSON instead of a table");
   optional_u64(info, "--version", ina.version, tmp_info_v, "Describe this committed version", finish);
 
@@ -164,7 +172,7 @@ int main(int argc, char** argv) {
   commit_args cma;
   auto* commit = command(app, "commit", "Make a named version of everything committed so far",
                          "serialake commit photos.serialake -m \"first batch\"");
-  commit->add_option("PATH", cma.path, "Dataset directory")->required();
+  commit->add_option("PATH", cma.path, "Dataset directory, or serialake://host:port/NAME")->required();
   commit->add_option("--lock", cma.lock_uri,
                  "Lock with this service instead of the lock file: redis://host:port[/key], "
                  "zk://host:port[/path] or etcd://host:port[/prefix] (default: $SERIALAKE_LOCK if set)")->type_name("URI");
@@ -173,7 +181,7 @@ int main(int argc, char** argv) {
 
   log_args la;
   auto* log = command(app, "log", "List named commits, oldest first", "serialake log photos.serialake --all");
-  log->add_option("PATH", la.path, "Dataset directory")->required();
+  log->add_option("PATH", la.path, "Dataset directory, or serialake://host:port/NAME")->required();
   log->add_flag("--all", la.all, "Also list commits made by flush and group commit");
 
   lock_args lka;
@@ -205,6 +213,23 @@ int main(int argc, char** argv) {
                  "zk://host:port[/path] or etcd://host:port[/prefix] (default: $SERIALAKE_LOCK if set)")->type_name("URI");
   repair->add_option("--lock-timeout", ra.lock_timeout, "Seconds to wait for another writer's lock");
 
+  service::serve_options so;
+  auto* serve = command(app, "serve", "Serve the datasets under a directory over gRPC (service/serialake.proto)",
+                        "serialake serve --listen 127.0.0.1:7433 --root /data --token-file token");
+  serve->add_option("--listen", so.listen, "host:port to listen on (default 127.0.0.1:7433, loopback)");
+  serve->add_option("--root", so.root, "Directory of the datasets: serialake://host:port/NAME is ROOT/NAME")
+      ->required();
+  serve->add_option("--lock", so.lock_uri,
+                    "Lock every dataset with this service, redis://, zk:// or etcd://host:port, naming "
+                    "each lock after its dataset's path (default: lock files)")->type_name("URI");
+  serve->add_option("--token-file", so.token_file, "Require this file's bearer token on every call");
+  serve->add_option("--tls-cert", so.tls_cert, "PEM certificate: serve TLS (with --tls-key)");
+  serve->add_option("--tls-key", so.tls_key, "PEM private key of --tls-cert");
+  serve->footer(
+      "Stops cleanly on SIGTERM or SIGINT: lets running calls finish, commits and closes every\n"
+      "dataset, releases their locks.\n\n"
+      "Example:\n  serialake serve --listen 127.0.0.1:7433 --root /data --token-file token");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -212,20 +237,23 @@ int main(int argc, char** argv) {
     return fail(64, std::string(e.what()) + " (see serialake --help)");
   }
   for (auto& f : finish) f();
+  if (serve->parsed()) spdlog::set_level(spdlog::level::info);
   if (verbose) spdlog::set_level(spdlog::level::debug);
+  ca.remote = aa.remote = cma.remote = cta.remote = ina.remote = la.remote = remote;
 
   try {
-    if (create->parsed()) return run_create(ca);
-    if (append->parsed()) return run_append(aa);
-    if (cat->parsed()) return run_cat(cta);
+    if (create->parsed()) return is_remote_uri(ca.path) ? run_remote_create(ca) : run_create(ca);
+    if (append->parsed()) return is_remote_uri(aa.path) ? run_remote_append(aa) : run_append(aa);
+    if (cat->parsed()) return is_remote_uri(cta.path) ? run_remote_cat(cta) : run_cat(cta);
     if (ingest->parsed()) return run_ingest(ia);
-    if (info->parsed()) return run_info(ina);
+    if (info->parsed()) return is_remote_uri(ina.path) ? run_remote_info(ina) : run_info(ina);
     if (verify->parsed()) return run_verify(va);
     if (exp->parsed()) return run_export(ea);
-    if (commit->parsed()) return run_commit(cma);
+    if (commit->parsed()) return is_remote_uri(cma.path) ? run_remote_commit(cma) : run_commit(cma);
     if (srch->parsed()) return run_search(sa);
     if (idx->parsed()) return run_index(xa);
-    if (log->parsed()) return run_log(la);
+    if (log->parsed()) return is_remote_uri(la.path) ? run_remote_log(la) : run_log(la);
+    if (serve->parsed()) return service::serve(so);
     if (lock->parsed()) return run_lock(lka);
     if (unlock->parsed()) return run_unlock(ula);
     if (repair->parsed()) return run_repair(ra);

@@ -36,6 +36,22 @@ void write_out(const std::string& buf) {
 
 }  // namespace
 
+void row_printer::print(uint64_t index, const std::vector<std::pair<const tensor_spec*, sample>>& fields) {
+  try {
+    write_row(fields, buf_);
+  } catch (const error& e) {
+    throw error(e.code(), "row " + std::to_string(index) + ": " + e.message());
+  }
+  buf_ += '\n';
+  if (buf_.size() >= (1u << 20)) flush_out();
+}
+
+void row_printer::flush_out() {
+  write_out(buf_);
+  buf_.clear();
+  if (std::fflush(stdout) != 0) throw_io("cannot write to standard output", errno);
+}
+
 int run_cat(const cat_args& a) {
   auto st = open_read(a.path, a.version);
   auto snap = st->snapshot();
@@ -56,32 +72,21 @@ int run_cat(const cat_args& a) {
   const uint64_t end = std::min(a.end.value_or(rows), rows);
   spdlog::debug("cat {} rows [{}, {}) of version {}", a.path, a.start, end, snap->version());
 
-  std::string buf;
+  row_printer out;
   std::vector<std::pair<const tensor_spec*, sample>> fields;
   try {
     for (uint64_t i = a.start; i < end; ++i) {
       fields.clear();
       for (auto* t : sel)
         if (i < t->length) fields.emplace_back(&t->spec, snap->read(t->spec.name, i));
-      try {
-        write_row(fields, buf);
-      } catch (const error& e) {
-        throw error(e.code(), "row " + std::to_string(i) + ": " + e.message());
-      }
-      buf += '\n';
-      if (buf.size() >= (1u << 20)) {
-        write_out(buf);
-        buf.clear();
-      }
+      out.print(i, fields);
     }
   } catch (...) {
     // The rows before a bad one are good output: write them, then fail.
-    write_out(buf);
-    std::fflush(stdout);
+    out.flush_out();
     throw;
   }
-  write_out(buf);
-  if (std::fflush(stdout) != 0) throw_io("cannot write to standard output", errno);
+  out.flush_out();
   report_damage(*st);
   return 0;
 }
@@ -128,21 +133,25 @@ int run_export(const export_args& a) {
   return 0;
 }
 
-int run_log(const log_args& a) {
-  auto st = open_read(a.path, std::nullopt);
+void print_log(const std::vector<commit_info>& all, bool unnamed_too) {
   // Each line gives the samples the version holds and those its commit added: a
   // named commit usually adds none (it names what earlier commits wrote), and
   // "0 samples" alone would read as an empty version.
   uint64_t total = 0;
-  for (auto& c : st->log(true)) {
+  for (auto& c : all) {
     total += c.samples;
-    if (!a.all && c.message.empty()) continue;
+    if (!unnamed_too && c.message.empty()) continue;
     const std::string added = c.samples ? std::to_string(c.samples) + " new" : "none new";
     std::printf("%-6s %s  %10llu sample%s, %-10s  %s\n", ("v" + std::to_string(c.version)).c_str(),
                 iso_time(c.time_ms).c_str(), static_cast<unsigned long long>(total),
                 total == 1 ? "" : "s", added.c_str(),
                 c.message.empty() ? "(unnamed)" : escaped(c.message).c_str());
   }
+}
+
+int run_log(const log_args& a) {
+  auto st = open_read(a.path, std::nullopt);
+  print_log(st->log(true), a.all);
   report_damage(*st);
   return 0;
 }

@@ -4,6 +4,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <iostream>
+#include <functional>
 #include <map>
 #include <set>
 
@@ -17,6 +18,7 @@
 #include "core/store.hpp"
 
 namespace serialake::cli {
+
 namespace {
 
 // The CLI does one thing at a time; a small scheduler is plenty (the dataset
@@ -49,16 +51,50 @@ error with_line(const error& e, const std::vector<uint64_t>& line_of) {
 
 }  // namespace
 
-int run_create(const create_args& a) {
-  // Every argument is checked before anything is created, so a typo never leaves
-  // a half-made dataset behind.
+std::vector<tensor_spec> parse_tensor_args(const std::vector<std::string>& args) {
   std::vector<tensor_spec> specs;
   std::set<std::string> names;
-  for (auto& t : a.tensors) {
+  for (auto& t : args) {
     specs.push_back(parse_tensor_arg(t));
     if (!names.insert(specs.back().name).second)
       throw usage_error("tensor '" + specs.back().name + "' is given twice");
   }
+  return specs;
+}
+
+uint64_t append_stdin(const std::vector<tensor_spec>& tensors, const std::string& path, bool allow_missing,
+                      const std::function<void(std::vector<row>)>& append) {
+  std::map<std::string, tensor_spec> specs;
+  for (auto& t : tensors) specs.emplace(t.name, t);
+  // All-or-nothing: every line is parsed and checked before anything is queued,
+  // then all rows go in as one append.
+  std::vector<row> rows;
+  std::vector<uint64_t> line_of;
+  std::string line;
+  uint64_t lineno = 0;
+  std::ios::sync_with_stdio(false);
+  while (std::getline(std::cin, line)) {
+    ++lineno;
+    if (blank(line)) continue;
+    rows.push_back(read_row(line, lineno, specs, path, allow_missing));
+    line_of.push_back(lineno);
+  }
+  if (std::cin.bad()) throw_io("cannot read standard input", errno);
+  const size_t n = rows.size();
+  spdlog::debug("parsed {} rows from {} lines", n, lineno);
+  if (n == 0) return 0;
+  try {
+    append(std::move(rows));
+  } catch (const error& e) {
+    throw with_line(e, line_of);
+  }
+  return n;
+}
+
+int run_create(const create_args& a) {
+  // Every argument is checked before anything is created, so a typo never leaves
+  // a half-made dataset behind.
+  std::vector<tensor_spec> specs = parse_tensor_args(a.tensors);
   store::initialize(a.path, specs);  // atomic: of concurrent creates, one wins
   std::printf("created %s with %zu tensor%s\n", a.path.c_str(), specs.size(),
               specs.size() == 1 ? "" : "s");
@@ -72,37 +108,16 @@ int run_append(const append_args& a) {
   // Opened (and locked) before stdin is read: the schema is needed to parse, and
   // a missing dataset or a held lock is reported before the input is consumed.
   dataset ds = eng.open(a.path, o);
-  std::map<std::string, tensor_spec> specs;
-  for (auto& t : ds.tensors()) specs.emplace(t.name, t);
-  spdlog::debug("opened {} for writing; {} tensors", ds.path(), specs.size());
-
-  // All-or-nothing: every line is parsed and checked before anything is queued,
-  // then all rows go in as one append_rows (one commit).
-  std::vector<row> rows;
-  std::vector<uint64_t> line_of;
-  std::string line;
-  uint64_t lineno = 0;
-  std::ios::sync_with_stdio(false);
-  while (std::getline(std::cin, line)) {
-    ++lineno;
-    if (blank(line)) continue;
-    rows.push_back(read_row(line, lineno, specs, a.path, a.allow_missing));
-    line_of.push_back(lineno);
-  }
-  if (std::cin.bad()) throw_io("cannot read standard input", errno);
-  const size_t n = rows.size();
-  spdlog::debug("parsed {} rows from {} lines", n, lineno);
-  if (n > 0) {
-    try {
-      ds.append_rows(std::move(rows)).get();
-    } catch (const error& e) {
-      throw with_line(e, line_of);
-    }
+  auto tensors = ds.tensors();
+  spdlog::debug("opened {} for writing; {} tensors", ds.path(), tensors.size());
+  const uint64_t n = append_stdin(tensors, a.path, a.allow_missing, [&](std::vector<row> rows) {
+    ds.append_rows(std::move(rows)).get();
     commit_info ci = ds.flush();
     spdlog::debug("committed version {}", ci.version);
-  }
+  });
   ds.close();
-  std::printf("appended %zu row%s to %s\n", n, n == 1 ? "" : "s", a.path.c_str());
+  std::printf("appended %llu row%s to %s\n", static_cast<unsigned long long>(n), n == 1 ? "" : "s",
+              a.path.c_str());
   return 0;
 }
 

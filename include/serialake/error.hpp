@@ -22,6 +22,7 @@ enum class errc {
   closed,            ///< the dataset was closed or its writer failed
   unavailable,       ///< a service (lock service, server) cannot be reached
   internal,          ///< a bug: an invariant did not hold
+  unauthenticated,   ///< a server refused the call's token (or its lack of one)
 };
 
 /// Short stable name of a code, e.g. "schema_mismatch".

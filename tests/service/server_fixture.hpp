@@ -1,0 +1,58 @@
+#pragma once
+// A real `serialake serve` process on a free 127.0.0.1 port over a temporary
+// root, for the service tests; stopped (SIGKILL) when the fixture goes.
+
+#include <signal.h>
+
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "tests/app/cli_runner.hpp"
+#include "tests/free_port.hpp"
+#include "tests/temp_dir.hpp"
+
+namespace serialake::test {
+
+class server_process {
+ public:
+  /// Starts a server over a fresh root with `extra` flags (e.g. --token-file F).
+  explicit server_process(std::vector<std::string> extra = {}) : extra_(std::move(extra)) { start(); }
+
+  /// (Re)starts the server over the same root; a new port each time (another
+  /// process may take a freed one), retried if the port was taken meanwhile.
+  void start() {
+    for (int attempt = 0; attempt < 5; ++attempt) {
+      port_ = free_port();
+      std::vector<std::string> args{"serve", "--listen", "127.0.0.1:" + std::to_string(port_), "--root", root_.path()};
+      args.insert(args.end(), extra_.begin(), extra_.end());
+      proc_ = std::make_unique<cli_process>(args);
+      if (proc_->wait_for_stderr("listening on", 30000)) return;
+      proc_->kill();
+      proc_->wait();
+    }
+    throw std::runtime_error("serialake serve did not start: " + proc_->finish().err);
+  }
+
+  /// serialake://127.0.0.1:PORT/NAME
+  std::string uri(const std::string& name) const {
+    return "serialake://127.0.0.1:" + std::to_string(port_) + "/" + name;
+  }
+  const temp_dir& root() const { return root_; }
+  cli_process& proc() { return *proc_; }
+
+  /// Sends `sig` and waits (bounded) for the exit; returns what it left.
+  cli_result stop(int sig) {
+    proc_->kill(sig);
+    return proc_->finish({}, std::chrono::milliseconds(30000));
+  }
+
+ private:
+  temp_dir root_;
+  std::vector<std::string> extra_;
+  uint16_t port_ = 0;
+  std::unique_ptr<cli_process> proc_;
+};
+
+}  // namespace serialake::test
