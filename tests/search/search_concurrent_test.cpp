@@ -8,23 +8,10 @@
 #include "serialake/dataset.hpp"
 #include "serialake/indexer.hpp"
 #include "serialake/search.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/search/search_fixture.hpp"
 
 using namespace serialake;
 using namespace serialake::test;
-
-namespace {
-
-// A new dataset in `dir` with one tensor "emb" of float32 [d].
-dataset embedding_dataset(engine& eng, const temp_dir& dir, size_t d) {
-  dataset_options opts;
-  opts.create = true;
-  auto ds = eng.open(dir.path() + "/ds", opts);
-  ds.create_tensor({"emb", dtype::float32, "embedding", shape_t{d}});
-  return ds;
-}
-
-}  // namespace
 
 // Commit c holds `per` rows, all equal to the vector (c+1, ..., c+1), so for
 // the query (1, ..., 1) under ip the newest commit's rows score highest, and a
@@ -40,8 +27,7 @@ TEST_CASE("a search during concurrent appends sees whole commits only", "[search
   std::atomic<bool> done{false};
   std::thread writer([&] {
     for (size_t c = 0; c < commits; ++c) {
-      std::vector<sample> batch(per, sample::of(dtype::float32, std::vector<float>(d, float(c + 1)), {d}));
-      ds.append_batch("emb", std::move(batch));
+      ds.append_batch("emb", commit_rows(c, per, d));
       ds.flush();
     }
     done = true;

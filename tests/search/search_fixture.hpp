@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/store.hpp"
+#include "serialake/dataset.hpp"
 #include "tests/temp_dir.hpp"
 
 namespace serialake::test {
@@ -52,5 +53,21 @@ struct embedding_store {
     st->commit();
   }
 };
+
+/// A new dataset in `dir` with one tensor "emb" of float32 [d].
+inline dataset embedding_dataset(engine& eng, const temp_dir& dir, size_t d) {
+  dataset_options opts;
+  opts.create = true;
+  auto ds = eng.open(dir.path() + "/ds", opts);
+  ds.create_tensor({"emb", dtype::float32, "embedding", shape_t{d}});
+  return ds;
+}
+
+/// Commit c's rows for the concurrency tests: `per` rows of (c+1, ..., c+1).
+/// Under ip they outscore every earlier commit's rows and tie among
+/// themselves (so they come back in index order).
+inline std::vector<sample> commit_rows(size_t c, size_t per, size_t d) {
+  return std::vector<sample>(per, sample::of(dtype::float32, std::vector<float>(d, float(c + 1)), {d}));
+}
 
 }  // namespace serialake::test
