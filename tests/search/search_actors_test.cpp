@@ -91,13 +91,7 @@ TEST_CASE("the handle's search runs in parallel with writes and answers as the s
   const size_t d = 16, per = 50, commits = 40;
   auto ds = embedding_dataset(eng, dir, d);
   std::atomic<bool> done{false};
-  std::thread writer([&] {
-    for (size_t c = 0; c < commits; ++c) {
-      ds.append_batch("emb", commit_rows(c, per, d));
-      ds.flush();
-    }
-    done = true;
-  });
+  std::thread writer = commit_writer(ds, commits, per, d, done);
   search_options o;
   o.metric = metric::ip;
   o.k = 2 * per;
@@ -119,7 +113,7 @@ TEST_CASE("the handle's search runs in parallel with writes and answers as the s
           const auto& h = r.hits.at(0);
           const uint64_t newest = h.empty() ? 0 : h[0].index / per;
           for (size_t i = 0; i < h.size() && mine.failure.empty(); ++i)
-            if (h[i].index != (i < per ? newest * per + i : (newest - 1) * per + (i - per)))
+            if (h[i].index != whole_commit_hit(i, newest, per))
               mine.failure = "hit " + std::to_string(i) + " is row " + std::to_string(h[i].index) +
                              " at version " + std::to_string(r.version);
           mine.last = r;

@@ -25,13 +25,7 @@ TEST_CASE("a search during concurrent appends sees whole commits only", "[search
   const size_t d = 16, per = 50, commits = 60;
   auto ds = embedding_dataset(eng, dir, d);
   std::atomic<bool> done{false};
-  std::thread writer([&] {
-    for (size_t c = 0; c < commits; ++c) {
-      ds.append_batch("emb", commit_rows(c, per, d));
-      ds.flush();
-    }
-    done = true;
-  });
+  std::thread writer = commit_writer(ds, commits, per, d, done);
   search_options o;
   o.metric = metric::ip;
   o.k = 2 * per;
@@ -52,8 +46,7 @@ TEST_CASE("a search during concurrent appends sees whole commits only", "[search
       REQUIRE(hits[i].index < n);
       // The first `per` hits are exactly the newest commit's rows, in index
       // order; the next ones the commit before it.
-      const uint64_t want = i < per ? newest * per + i : (newest - 1) * per + (i - per);
-      REQUIRE(hits[i].index == want);
+      REQUIRE(hits[i].index == whole_commit_hit(i, newest, per));
       REQUIRE(hits[i].score == float(d * (hits[i].index / per + 1)));
     }
   }
