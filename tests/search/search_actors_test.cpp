@@ -92,9 +92,7 @@ TEST_CASE("the handle's search runs in parallel with writes and answers as the s
   auto ds = embedding_dataset(eng, dir, d);
   std::atomic<bool> done{false};
   std::thread writer = commit_writer(ds, commits, per, d, done);
-  search_options o;
-  o.metric = metric::ip;
-  o.k = 2 * per;
+  search_options o = whole_commit_search(per);
   const std::vector<float> q(d, 1.0f);
   const query_batch qb{q.data(), 1, d};
   struct seen {

@@ -26,9 +26,7 @@ TEST_CASE("a search during concurrent appends sees whole commits only", "[search
   auto ds = embedding_dataset(eng, dir, d);
   std::atomic<bool> done{false};
   std::thread writer = commit_writer(ds, commits, per, d, done);
-  search_options o;
-  o.metric = metric::ip;
-  o.k = 2 * per;
+  search_options o = whole_commit_search(per);
   o.threads = 2;
   size_t searches = 0, nonempty = 0;
   const std::vector<std::vector<float>> q{std::vector<float>(d, 1.0f)};

@@ -12,6 +12,7 @@
 
 #include "core/store.hpp"
 #include "serialake/dataset.hpp"
+#include "serialake/search.hpp"
 #include "tests/temp_dir.hpp"
 
 namespace serialake::test {
@@ -82,6 +83,14 @@ inline std::thread commit_writer(dataset& ds, size_t commits, size_t per, size_t
     }
     done = true;
   });
+}
+
+/// The search whole_commit_hit expects: ip, k = 2 * per.
+inline search_options whole_commit_search(size_t per) {
+  search_options o;
+  o.metric = metric::ip;
+  o.k = 2 * per;
+  return o;
 }
 
 /// The row hit i must be in an ip search of (1, ..., 1) with k = 2 * per over
