@@ -17,6 +17,9 @@
 namespace serialake {
 
 /// Follows one tensor of one open dataset. Move-only; stops when destroyed.
+/// Destroy it before its engine: an engine destroyed while an indexer of one
+/// of its datasets lives waits forever for the indexer's actor (seen in a
+/// test; the cause is not found yet).
 class indexer {
  public:
   /// Starts following `tensor` of `ds`; creates its index with `o` (from the

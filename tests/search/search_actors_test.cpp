@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 
 #include <atomic>
+#include <functional>
 #include <future>
 #include <mutex>
 #include <thread>
@@ -30,6 +31,18 @@ bool same_hits(const std::vector<std::vector<hit>>& a, const std::vector<std::ve
       if (a[q][i].index != b[q][i].index || a[q][i].score != b[q][i].score) return false;
   }
   return true;
+}
+
+// Runs `fn` on a thread of its own; false if it has not returned within
+// `limit` (the thread is then left behind, and the test has failed).
+bool returns_within(std::chrono::seconds limit, std::function<void()> fn) {
+  auto done = std::make_shared<std::promise<void>>();
+  auto returned = done->get_future();
+  std::thread([fn = std::move(fn), done] {
+    fn();
+    done->set_value();
+  }).detach();
+  return returned.wait_for(limit) == std::future_status::ready;
 }
 
 }  // namespace
@@ -77,6 +90,21 @@ TEST_CASE("appends never wait for a busy indexer, which then catches up with the
   REQUIRE(ix.wait_for_rows(per * (commits + 2), seconds(60)));
   CHECK(ix.updates() <= 4);
   CHECK(find_index(*ds.snapshot(), "emb")->rows == per * (commits + 2));
+}
+
+// The dataset is closed under a live indexer. Kills: an indexer actor that
+// outlives its closed dataset (it must quit when the dataset actor goes), so
+// that its handle's destructor would wait for it forever.
+TEST_CASE("an indexer whose dataset closed stops, and its destructor returns", "[search][index]") {
+  temp_dir dir;
+  engine eng;
+  auto ds = embedding_dataset(eng, dir, 4);
+  ds.append_batch("emb", commit_rows(0, 10, 4));
+  ds.flush();
+  auto ix = std::make_unique<indexer>(ds, "emb");
+  REQUIRE(ix->wait_for_rows(10, seconds(30)));
+  ds.close();
+  REQUIRE(returns_within(seconds(30), [&] { ix.reset(); }));
 }
 
 // Three threads search while a writer appends 40 commits. Kills: a handle's
