@@ -17,9 +17,9 @@
 namespace serialake {
 
 /// Follows one tensor of one open dataset. Move-only; stops when destroyed.
-/// Destroy it before its engine: an engine destroyed while an indexer of one
-/// of its datasets lives waits forever for the indexer's actor (seen in a
-/// test; the cause is not found yet).
+/// Destroy it before its engine, as every dataset handle (it holds one): an
+/// engine destroyed while a handle of one of its datasets lives waits forever
+/// in the actor system's shutdown (seen with a plain handle too; not yet fixed).
 class indexer {
  public:
   /// Starts following `tensor` of `ds`; creates its index with `o` (from the
