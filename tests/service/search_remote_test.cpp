@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <random>
 
 #include "core/store.hpp"
@@ -103,4 +104,32 @@ TEST_CASE("remote: Search errors carry serialake's codes") {
   CHECK(expect_code(errc::not_found, [&] { remote_dataset(srv.uri("none")).search("emb", q); }));
   // The server is still there.
   CHECK(ds.search("emb", q).at(0).at(0).index == 0);
+}
+
+TEST_CASE("remote: serialake search on a serialake:// URI prints what it prints for the directory") {
+  // Kills: a CLI that ignores the URI (searching nothing, or failing), or
+  // options (k, metric) lost on the way to the server.
+  server_process srv;
+  const std::string uri = srv.uri("cli/emb");
+  remote_dataset::create(uri, {{"emb", dtype::float32, "embedding", shape_t{dim}}});
+  {
+    remote_dataset ds(uri);
+    std::mt19937 rng(3);
+    std::vector<row> rows;
+    for (int i = 0; i < 200; ++i) rows.push_back({{"emb", vec(random_vec(rng))}});
+    ds.append_rows(std::move(rows)).get();
+    ds.flush();
+  }
+  const std::string queries = "[1, 0, 0, 0, 0, 0, 0, 1]\n[0.5, -1, 2, 0, 0, 3, 0, 0]\n";
+  auto remote = cli({"search", uri, "emb", "--k", "4", "--metric", "l2"}, queries);
+  auto local = cli({"search", srv.root() / "cli/emb", "emb", "--k", "4", "--metric", "l2"}, queries);
+  INFO(remote.err << local.err);
+  REQUIRE(remote.status == 0);
+  REQUIRE(local.status == 0);
+  CHECK(remote.out == local.out);
+  CHECK(std::count(remote.out.begin(), remote.out.end(), '\n') == 2);
+  // A bad line fails naming it, as locally.
+  auto bad = cli({"search", uri, "emb"}, "[1, 2]\n");
+  CHECK(bad.status == 65);
+  CHECK(bad.err.find("line 1") != std::string::npos);
 }
