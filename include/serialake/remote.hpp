@@ -1,7 +1,8 @@
 #pragma once
 // A dataset served by `serialake serve`, reached over gRPC at
 // serialake://host:port/NAME (the contract: service/serialake.proto). The
-// library serialake_remote implements it (not installed yet).
+// library serialake_remote implements it (installed: find_package(serialake),
+// target serialake::remote).
 //
 //   serialake::remote_options o;
 //   o.token = serialake::remote_token("");      // SERIALAKE_TOKEN, if set
