@@ -97,6 +97,8 @@ void intake::applied(uint64_t cost) {
       parked_.pop_front();
     }
   }
+  // Started before its stream reads on, so a stream's batches keep their order.
+  // Its stream cannot end meanwhile: it reads nothing while its batch is parked.
   for (auto& b : go) {
     auto admitted = std::move(b.admitted);
     start(std::move(b));

@@ -143,3 +143,35 @@ TEST_CASE("remote: a call past its deadline fails with errc::timeout") {
   o.deadline = std::chrono::milliseconds(0);
   CHECK(expect_code(errc::timeout, [&] { remote_dataset(srv.uri("d"), o); }));
 }
+
+TEST_CASE("remote: batches past the dataset's admission budget are parked and all applied in stream order") {
+  // Each 9 MiB batch costs more than the whole per-dataset budget (intake.hpp),
+  // so it goes alone and the other streams' batches park meanwhile. Kills: a
+  // parked batch never admitted (its future would not complete in time), lost,
+  // or started out of its stream's order.
+  server_process srv;
+  const std::string uri = srv.uri("park");
+  remote_dataset::create(uri, schema);
+  constexpr int streams = 3, batches = 2;
+  std::vector<std::unique_ptr<remote_dataset>> handles;
+  std::vector<std::vector<future<uint64_t>>> futures(streams);
+  for (int s = 0; s < streams; ++s) handles.push_back(std::make_unique<remote_dataset>(uri));
+  const std::string blob(9 << 20, 'p');
+  for (int b = 0; b < batches; ++b)
+    for (int s = 0; s < streams; ++s)
+      futures[s].push_back(handles[s]->append_row(
+          {{"id", sample::scalar<int64_t>(dtype::int64, s * batches + b)}, {"blob", sample::of_bytes(blob)}}));
+  for (int s = 0; s < streams; ++s) {
+    uint64_t last = 0;
+    for (int b = 0; b < batches; ++b) {
+      REQUIRE(futures[s][b].wait_for(std::chrono::seconds(60)));
+      const uint64_t index = futures[s][b].get();
+      if (b > 0) CHECK(index > last);
+      last = index;
+    }
+  }
+  handles[0]->flush();
+  std::set<int64_t> ids;
+  handles[0]->read(0, std::nullopt, {"id"}, [&](uint64_t, row& r) { ids.insert(r.at(0).second.as<int64_t>()[0]); });
+  CHECK(ids.size() == static_cast<size_t>(streams * batches));
+}
