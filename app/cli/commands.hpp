@@ -22,6 +22,7 @@
 
 namespace serialake {
 class store;
+struct remote_options;
 }
 
 namespace serialake::cli {
@@ -68,6 +69,8 @@ struct remote_args {
   std::string token_file;  ///< "" : the SERIALAKE_TOKEN environment variable, if set
   std::string tls_ca;      ///< PEM file of the server's CA: TLS
 };
+/// The client options `r` stands for (the token read from its file or the environment).
+remote_options client_options(const remote_args& r);
 
 struct create_args {
   std::string path;

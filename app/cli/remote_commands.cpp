@@ -11,25 +11,21 @@
 
 namespace serialake::cli {
 
-namespace {
-
-remote_options options(const remote_args& r) {
+remote_options client_options(const remote_args& r) {
   remote_options o;
   o.token = remote_token(r.token_file);
   o.tls_ca = r.tls_ca;
   return o;
 }
 
-}  // namespace
-
 int run_remote_create(const create_args& a) {
-  remote_dataset::create(a.path, parse_tensor_args(a.tensors), options(a.remote));
+  remote_dataset::create(a.path, parse_tensor_args(a.tensors), client_options(a.remote));
   std::printf("created %s with %zu tensor%s\n", a.path.c_str(), a.tensors.size(), a.tensors.size() == 1 ? "" : "s");
   return 0;
 }
 
 int run_remote_append(const append_args& a) {
-  remote_options o = options(a.remote);
+  remote_options o = client_options(a.remote);
   o.durable = a.durable;
   remote_dataset ds(a.path, o);
   const uint64_t n = append_stdin(ds.tensors(), a.path, a.allow_missing, [&](std::vector<row> rows) {
@@ -44,7 +40,7 @@ int run_remote_append(const append_args& a) {
 
 int run_remote_commit(const commit_args& a) {
   if (a.message.empty()) throw usage_error("the commit message must not be empty");
-  remote_dataset ds(a.path, options(a.remote));
+  remote_dataset ds(a.path, client_options(a.remote));
   commit_info ci = ds.commit(a.message);
   std::printf("committed version %llu: %s\n", static_cast<unsigned long long>(ci.version),
               escaped(a.message).c_str());
@@ -54,7 +50,7 @@ int run_remote_commit(const commit_args& a) {
 int run_remote_cat(const cat_args& a) {
   if (a.version) throw usage_error("--version is not served yet: cat of a serialake:// URI reads the last commit");
   if (a.end && a.start > *a.end) throw usage_error("--start is past --end");
-  remote_dataset ds(a.path, options(a.remote));
+  remote_dataset ds(a.path, client_options(a.remote));
   std::map<std::string, tensor_spec> specs;
   for (auto& t : ds.tensors()) specs.emplace(t.name, t);
   for (auto& t : a.tensors)
@@ -77,7 +73,7 @@ int run_remote_cat(const cat_args& a) {
 
 int run_remote_info(const info_args& a) {
   if (a.version) throw usage_error("--version is not served yet: info of a serialake:// URI shows the last commit");
-  remote_dataset ds(a.path, options(a.remote));
+  remote_dataset ds(a.path, client_options(a.remote));
   remote_info in = ds.info();
   if (a.json) {
     nlohmann::ordered_json j;
@@ -105,7 +101,7 @@ int run_remote_info(const info_args& a) {
 }
 
 int run_remote_log(const log_args& a) {
-  remote_dataset ds(a.path, options(a.remote));
+  remote_dataset ds(a.path, client_options(a.remote));
   print_log(ds.log(true), a.all);
   return 0;
 }

@@ -1,7 +1,8 @@
 #pragma once
 // A dataset served by `serialake serve`, reached over gRPC at
 // serialake://host:port/NAME (the contract: service/serialake.proto). The
-// library serialake_remote implements it (not installed yet).
+// library serialake_remote implements it (installed: find_package(serialake),
+// target serialake::remote).
 //
 //   serialake::remote_options o;
 //   o.token = serialake::remote_token("");      // SERIALAKE_TOKEN, if set
@@ -33,6 +34,7 @@
 #include <vector>
 
 #include "serialake/future.hpp"
+#include "serialake/search.hpp"
 #include "serialake/types.hpp"
 
 namespace serialake {
@@ -109,6 +111,12 @@ class remote_dataset {
   /// tensors (all if empty) that have a sample at its index.
   void read(uint64_t start, std::optional<uint64_t> end, const std::vector<std::string>& only,
             const std::function<void(uint64_t, row&)>& fn);
+  /// Top-k of each query over embedding tensor `tensor` of the server's last
+  /// commit, as serialake::search (search.hpp) answers and throws, and
+  /// errc::unavailable if the server runs too many searches already. Bounded
+  /// by `deadline`.
+  std::vector<std::vector<hit>> search(std::string_view tensor, const std::vector<std::vector<float>>& queries,
+                                       const search_options& o = {});
   /// Waits for every append's acknowledgement and ends the stream; rethrows
   /// the error that broke it, if any. Idempotent.
   void close();

@@ -3,6 +3,7 @@
 // handle's search finds a vector.
 #include <serialake/handle_search.hpp>
 #include <serialake/lock_services.hpp>
+#include <serialake/remote.hpp>
 #include <serialake/serialake.hpp>
 
 #include <condition_variable>
@@ -18,6 +19,12 @@ int main(int argc, char** argv) {
     return 3;
   } catch (const serialake::error& e) {
     if (e.code() != serialake::errc::invalid_argument) return 3;
+  }
+  try {  // the client of serialake serve links from the installed tree too (gRPC, protobuf)
+    serialake::remote_dataset ds("serialake://127.0.0.1:1/none");  // nobody listens on port 1
+    return 4;
+  } catch (const serialake::error& e) {
+    if (e.code() != serialake::errc::unavailable) return 4;
   }
   serialake::engine eng;
   serialake::dataset_options o;
@@ -68,5 +75,5 @@ int main(int argc, char** argv) {
   so.metric = serialake::metric::l2;
   auto r = serialake::search(ds, "emb", {q, 1, 2}, so).get();
   std::printf("consumer: nearest row %llu\n", static_cast<unsigned long long>(r.hits.at(0).at(0).index));
-  return r.hits[0][0].index == 1 ? 0 : 4;
+  return r.hits[0][0].index == 1 ? 0 : 5;
 }
