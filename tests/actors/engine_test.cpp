@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <future>
+#include <thread>
 
 #include "serialake/dataset.hpp"
 #include "core/lock_file.hpp"
@@ -15,6 +16,7 @@
 
 using namespace serialake;
 using serialake::test::child;
+using serialake::test::expect_code;
 using serialake::test::open_code;
 using serialake::test::temp_dir;
 using namespace std::chrono_literals;
@@ -129,4 +131,36 @@ TEST_CASE("read-only opens of version 0 and of the latest version are different 
     CHECK(z.snapshot()->version() == 0);
     CHECK_FALSE(z.snapshot()->has_tensor("x"));
   }
+}
+
+TEST_CASE("an engine destroyed while handles live closes their datasets; the handles then fail with closed") {
+  temp_dir t;
+  auto eng = std::make_unique<engine>();
+  dataset_options o;
+  o.create = true;
+  auto ds = eng->open(t / "ds", o);
+  ds.create_tensor({"w", dtype::int64, "generic", {}});
+  auto sub = ds.subscribe([](const commit_event&) {});
+  auto then_ran = std::make_shared<std::promise<void>>();
+  ds.append("w", sample::scalar<int64_t>(dtype::int64, 7)).then([then_ran](append_future) { then_ran->set_value(); });
+  ds.flush();
+  auto pending = ds.append("w", sample::scalar<int64_t>(dtype::int64, 8));
+  // Kills: a destructor that waits for handles to go (it would never return) or
+  // that skips the close (the pending append would not be committed). Detached,
+  // so that a hang fails the REQUIRE instead of blocking the test's exit.
+  std::promise<void> gone;
+  auto destroyed = gone.get_future();
+  std::thread([&eng, gone = std::move(gone)]() mutable {
+    eng.reset();
+    gone.set_value();
+  }).detach();
+  REQUIRE(destroyed.wait_for(30s) == std::future_status::ready);
+  CHECK(then_ran->get_future().wait_for(0s) == std::future_status::ready);
+  CHECK(expect_code(errc::closed, [&] { ds.flush(); }));
+  CHECK(expect_code(errc::closed, [&] { ds.append("w", sample::scalar<int64_t>(dtype::int64, 9)); }));
+  sub.cancel();  // a subscription of a gone engine cancels without waiting on it
+  engine again;
+  dataset_options ro;
+  ro.read_only = true;
+  CHECK(again.open(t / "ds", ro).snapshot()->length("w") == 2);
 }
