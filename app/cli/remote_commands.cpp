@@ -1,6 +1,6 @@
-// The commands given a serialake:// URI instead of a dataset directory: they do
-// the same through a server (`serialake serve`) with remote_dataset, and print
-// what their local forms print.
+// cat, info and verify given a serialake:// URI instead of a dataset directory:
+// they read through a server (`serialake serve`) with remote_dataset, where
+// their local forms read a snapshot, and print what their local forms print.
 
 #include <cstdio>
 #include <map>
@@ -11,50 +11,10 @@
 
 namespace serialake::cli {
 
-namespace {
-
-remote_options options(const remote_args& r) {
-  remote_options o;
-  o.token = remote_token(r.token_file);
-  o.tls_ca = r.tls_ca;
-  return o;
-}
-
-}  // namespace
-
-int run_remote_create(const create_args& a) {
-  remote_dataset::create(a.path, parse_tensor_args(a.tensors), options(a.remote));
-  std::printf("created %s with %zu tensor%s\n", a.path.c_str(), a.tensors.size(), a.tensors.size() == 1 ? "" : "s");
-  return 0;
-}
-
-int run_remote_append(const append_args& a) {
-  remote_options o = options(a.remote);
-  o.durable = a.durable;
-  remote_dataset ds(a.path, o);
-  const uint64_t n = append_stdin(ds.tensors(), a.path, a.allow_missing, [&](std::vector<row> rows) {
-    ds.append_rows(std::move(rows)).get();  // one batch; with --durable, on the server's disk
-    ds.flush();
-  });
-  ds.close();
-  std::printf("appended %llu row%s to %s\n", static_cast<unsigned long long>(n), n == 1 ? "" : "s",
-              a.path.c_str());
-  return 0;
-}
-
-int run_remote_commit(const commit_args& a) {
-  if (a.message.empty()) throw usage_error("the commit message must not be empty");
-  remote_dataset ds(a.path, options(a.remote));
-  commit_info ci = ds.commit(a.message);
-  std::printf("committed version %llu: %s\n", static_cast<unsigned long long>(ci.version),
-              escaped(a.message).c_str());
-  return 0;
-}
-
 int run_remote_cat(const cat_args& a) {
   if (a.version) throw usage_error("--version is not served yet: cat of a serialake:// URI reads the last commit");
   if (a.end && a.start > *a.end) throw usage_error("--start is past --end");
-  remote_dataset ds(a.path, options(a.remote));
+  remote_dataset ds(a.path, client_options(a.remote));
   std::map<std::string, tensor_spec> specs;
   for (auto& t : ds.tensors()) specs.emplace(t.name, t);
   for (auto& t : a.tensors)
@@ -77,7 +37,7 @@ int run_remote_cat(const cat_args& a) {
 
 int run_remote_info(const info_args& a) {
   if (a.version) throw usage_error("--version is not served yet: info of a serialake:// URI shows the last commit");
-  remote_dataset ds(a.path, options(a.remote));
+  remote_dataset ds(a.path, client_options(a.remote));
   remote_info in = ds.info();
   if (a.json) {
     nlohmann::ordered_json j;
@@ -104,9 +64,10 @@ int run_remote_info(const info_args& a) {
   return 0;
 }
 
-int run_remote_log(const log_args& a) {
-  remote_dataset ds(a.path, options(a.remote));
-  print_log(ds.log(true), a.all);
+int run_remote_verify(const verify_args& a) {
+  if (a.version) throw usage_error("--version is not served yet: verify of a serialake:// URI checks the last commit");
+  remote_verify v = remote_dataset(a.path, client_options(a.remote)).verify();
+  report_verify(v.problems, a.path, v.version, v.samples, v.tensors);
   return 0;
 }
 

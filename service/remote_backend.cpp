@@ -1,0 +1,205 @@
+// The remote side of the dataset handle: engine::open of a serialake:// URI
+// (after enable_remote()) gives an ordinary dataset whose backend is this.
+//
+// Appends stay the handle's: producers push append_ops into the handle's
+// ingest_queue exactly as for a local dataset (so append_future, then() and
+// the queue bound work unchanged). Where the dataset actor would drain the
+// queue, this backend's sender thread does: woken by the queue's waker, it
+// takes every queued op, oldest first, and hands each to the client's Append
+// stream (service/remote_impl.hpp) as one append; the op completes when the
+// server acknowledges it, on the stream's receiver thread, and only then is
+// its room in the queue returned. So queue_bytes bounds what is queued or
+// unacknowledged, and a full server slows producers down.
+//
+// Order. Taking ops and handing them to the stream happen under one mutex, also
+// taken by flush, commit and close to send what was queued before them: an
+// append made before a flush is sent (and acknowledged) before the flush is.
+
+#include <condition_variable>
+#include <limits>
+#include <mutex>
+#include <thread>
+
+#include "actors/backend.hpp"
+#include "service/remote_impl.hpp"
+
+namespace serialake {
+namespace detail {
+
+class remote_backend final : public dataset_backend {
+ public:
+  remote_backend(const std::string& uri, remote_options o, backend_context ctx)
+    : client_(uri, std::move(o)), ctx_(std::move(ctx)), wake_(std::make_shared<signal>()) {
+    client_.impl_->after_acks = [this] { publish(thens_); };  // receiver thread only: thens_ is its own
+    ctx_.queue->set_waker([w = wake_] { w->raise(); });
+    sender_ = std::thread([this] { run(); });
+  }
+
+  ~remote_backend() override {
+    stop_sender();
+    try {
+      client_.close();  // before the members its callbacks use go
+    } catch (const error&) {
+      // Reported by close(), for a caller who asked.
+    }
+  }
+
+  void create_tensor(const tensor_spec& spec) override { client_.create_tensor(spec); }
+
+  future<commit_info> commit(const std::string& message) override {
+    auto st = std::make_shared<async_state<commit_info>>();
+    st->runner = ctx_.runner;
+    try {
+      send_queued();
+      st->finish(message.empty() ? client_.flush() : client_.commit(message), std::nullopt);
+    } catch (const error& e) {
+      st->finish(std::nullopt, e);
+    }
+    return future<commit_info>(std::move(st));
+  }
+
+  std::vector<commit_info> log(bool all) override { return client_.log(all); }
+
+  std::vector<tensor_spec> tensors() override { return client_.tensors(); }
+
+  void close() override {
+    stop_sender();
+    bool appended = false;
+    {
+      std::lock_guard<std::mutex> g(send_mtx_);
+      send(ctx_.queue->close(error(errc::closed, "dataset " + client_.uri() + " is closed")));
+      appended = appended_;
+    }
+    client_.close();  // every append acknowledged (or failed)
+    if (appended) client_.flush();  // close commits what is pending, as a local close does
+  }
+
+ private:
+  // The queue's waker: a flag and a condition, so a wake while the sender is
+  // busy is not lost.
+  struct signal {
+    std::mutex mtx;
+    std::condition_variable cv;
+    bool raised = false;
+    bool stop = false;
+    void raise() {
+      {
+        std::lock_guard<std::mutex> g(mtx);
+        raised = true;
+      }
+      cv.notify_one();
+    }
+    // Waits for a raise; false once stopped.
+    bool wait() {
+      std::unique_lock<std::mutex> lk(mtx);
+      cv.wait(lk, [&] { return raised || stop; });
+      raised = false;
+      return !stop;
+    }
+  };
+
+  void run() {
+    while (wake_->wait()) send_queued();
+  }
+
+  void stop_sender() {
+    if (!sender_.joinable()) return;
+    {
+      std::lock_guard<std::mutex> g(wake_->mtx);
+      wake_->stop = true;
+    }
+    wake_->cv.notify_one();
+    sender_.join();
+  }
+
+  void send_queued() {
+    std::lock_guard<std::mutex> g(send_mtx_);
+    send(ctx_.queue->take_all());
+  }
+
+  // An op's payload as the rows of one append: a sample of one tensor is a
+  // row of one cell; a batch of samples, a row per sample.
+  static std::vector<row> rows_of(append_op& op) {
+    std::vector<row> rows;
+    switch (op.payload.index()) {
+      case append_op::one:
+        rows.emplace_back().emplace_back(op.tensor, std::move(std::get<sample>(op.payload)));
+        break;
+      case append_op::rows: rows = std::move(std::get<std::vector<row>>(op.payload)); break;
+      case append_op::batch:
+        for (auto& s : std::get<std::vector<sample>>(op.payload)) rows.emplace_back().emplace_back(op.tensor, std::move(s));
+        break;
+    }
+    return rows;
+  }
+
+  // Completes `op` with `e` (null: success) and returns its room to producers.
+  void finish(append_op* op, const error* e, std::vector<std::function<void()>>& thens) {
+    const uint64_t bytes = op->bytes;  // the op may be recycled by complete_op
+    complete_op(op, e, thens);
+    ctx_.queue->release(bytes);
+  }
+
+  void publish(std::vector<std::function<void()>>& thens) {
+    ctx_.queue->notify_done();
+    if (thens.empty()) return;
+    ctx_.post_all(std::move(thens));
+    thens.clear();
+  }
+
+  // Hands `ops` (oldest first) to the stream. REQUIRES: send_mtx_ held.
+  void send(append_op* ops) {
+    while (ops) {
+      append_op* op = ops;
+      ops = op->next;
+      appended_ = true;
+      try {
+        client_.impl_->push(rows_of(*op), [this, op](uint64_t first, const error* e) {
+          op->index = first;
+          finish(op, e, thens_);
+        });
+      } catch (const error& e) {  // refused before it was queued: the client is closed or broken
+        std::vector<std::function<void()>> thens;
+        finish(op, &e, thens);
+        publish(thens);
+      }
+    }
+  }
+
+  remote_dataset client_;
+  backend_context ctx_;
+  std::shared_ptr<signal> wake_;
+  std::mutex send_mtx_;
+  bool appended_ = false;  // guarded by send_mtx_
+  std::vector<std::function<void()>> thens_;  // continuations gathered on the receiver thread
+  std::thread sender_;
+};
+
+}  // namespace detail
+
+void enable_remote() {
+  detail::register_backend("serialake://", [](const std::string& uri, const dataset_options& opts,
+                                               detail::backend_context ctx) -> std::unique_ptr<detail::dataset_backend> {
+    if (opts.version)
+      throw error(errc::invalid_argument, "open " + uri + ": a remote dataset serves its last commit only "
+                                                          "(dataset_options::version is not served)");
+    remote_options o;
+    o.token = opts.remote.token.empty() ? remote_token("") : opts.remote.token;
+    o.tls_ca = opts.remote.tls_ca;
+    o.deadline = opts.remote.deadline;
+    o.durable = opts.policy.mode == durability::durable;
+    // The handle's queue bounds what is unacknowledged (its room comes back on
+    // acknowledgement): the stream needs no window of its own.
+    o.window_bytes = std::numeric_limits<size_t>::max() / 2;
+    if (opts.create && !opts.read_only) {
+      try {
+        remote_dataset::create(uri, {}, o);
+      } catch (const error& e) {
+        if (e.code() != errc::already_exists) throw;
+      }
+    }
+    return std::make_unique<detail::remote_backend>(uri, std::move(o), std::move(ctx));
+  });
+}
+
+}  // namespace serialake
