@@ -182,7 +182,8 @@ class engine {
   /// (serialake/remote.hpp, library serialake_remote; without it the open
   /// fails with invalid_argument). The handle then appends, flushes, commits
   /// and lists log() and tensors() through the server (opts.remote says how to
-  /// reach it); snapshot(), snapshot_async(), refresh() and subscribe() throw
+  /// reach it; flush_async() and commit_async() complete before they return);
+  /// snapshot(), snapshot_async(), refresh() and subscribe() throw
   /// invalid_argument naming the call. Errors of the open: not_found (no such
   /// dataset; opts.create creates it), unauthenticated (token refused),
   /// unavailable (no server), invalid_argument (a malformed URI, a name
