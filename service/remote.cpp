@@ -123,15 +123,34 @@ void remote_dataset::impl::start() {
   receiver = std::thread([this] { receive_loop(); });
 }
 
+void remote_dataset::impl::poke() noexcept {
+  try {
+    {
+      std::lock_guard<std::mutex> g(mtx);
+      if (closing || broken) return;
+      if (!started) start();
+      poked = true;
+    }
+    cv.notify_all();
+  } catch (...) {
+    // No thread for the stream (out of resources): the append stays queued.
+  }
+}
+
 void remote_dataset::impl::send_loop() {
   bool first = true;
   for (;;) {
+    if (refill) refill();
     v1::AppendRequest req;
     {
       std::unique_lock<std::mutex> lk(mtx);
-      cv.wait(lk, [&] { return !queue.empty() || closing || broken; });
+      cv.wait(lk, [&] { return !queue.empty() || closing || broken || poked; });
       if (broken) return;
-      if (queue.empty()) break;  // closing, all sent
+      poked = false;  // refill runs again before the next batch anyway
+      if (queue.empty()) {
+        if (closing) break;  // all sent
+        continue;            // poked: refill
+      }
       const uint64_t seq = next_seq++;
       req.set_seq(seq);
       req.set_durable(opts.durable);

@@ -4,21 +4,20 @@
 // Appends stay the handle's: producers push append_ops into the handle's
 // ingest_queue exactly as for a local dataset (so append_future, then() and
 // the queue bound work unchanged). Where the dataset actor would drain the
-// queue, this backend's sender thread does: woken by the queue's waker, it
-// takes every queued op, oldest first, and hands each to the client's Append
-// stream (service/remote_impl.hpp) as one append; the op completes when the
-// server acknowledges it, on the stream's receiver thread, and only then is
-// its room in the queue returned. So queue_bytes bounds what is queued or
-// unacknowledged, and a full server slows producers down.
+// queue, the client's Append stream (service/remote_impl.hpp) does: the
+// queue's waker pokes the stream's sender thread, which takes every queued op,
+// oldest first, and hands each to the stream as one append before it forms
+// its next batch; the op completes when the server acknowledges it, on the
+// stream's receiver thread, and only then is its room in the queue returned.
+// So queue_bytes bounds what is queued or unacknowledged, and a full server
+// slows producers down.
 //
 // Order. Taking ops and handing them to the stream happen under one mutex, also
 // taken by flush, commit and close to send what was queued before them: an
 // append made before a flush is sent (and acknowledged) before the flush is.
 
-#include <condition_variable>
 #include <limits>
 #include <mutex>
-#include <thread>
 
 #include "actors/backend.hpp"
 #include "service/remote_impl.hpp"
@@ -29,14 +28,15 @@ namespace detail {
 class remote_backend final : public dataset_backend {
  public:
   remote_backend(const std::string& uri, remote_options o, backend_context ctx)
-    : client_(uri, std::move(o)), ctx_(std::move(ctx)), wake_(std::make_shared<signal>()) {
+    : client_(uri, std::move(o)), ctx_(std::move(ctx)), wake_(std::make_shared<waker>()) {
     client_.impl_->after_acks = [this] { publish(thens_); };  // receiver thread only: thens_ is its own
-    ctx_.queue->set_waker([w = wake_] { w->raise(); });
-    sender_ = std::thread([this] { run(); });
+    client_.impl_->refill = [this] { send_queued(); };
+    wake_->client = client_.impl_.get();
+    ctx_.queue->set_waker([w = wake_] { w->poke(); });
   }
 
   ~remote_backend() override {
-    stop_sender();
+    wake_->detach();
     try {
       client_.close();  // before the members its callbacks use go
     } catch (const error&) {
@@ -63,7 +63,7 @@ class remote_backend final : public dataset_backend {
   std::vector<tensor_spec> tensors() override { return client_.tensors(); }
 
   void close() override {
-    stop_sender();
+    wake_->detach();
     bool appended = false;
     {
       std::lock_guard<std::mutex> g(send_mtx_);
@@ -75,42 +75,20 @@ class remote_backend final : public dataset_backend {
   }
 
  private:
-  // The queue's waker: a flag and a condition, so a wake while the sender is
-  // busy is not lost.
-  struct signal {
+  // The queue's waker. The queue outlives this backend (futures hold it), so
+  // the waker reaches the client through this, which close() detaches.
+  struct waker {
     std::mutex mtx;
-    std::condition_variable cv;
-    bool raised = false;
-    bool stop = false;
-    void raise() {
-      {
-        std::lock_guard<std::mutex> g(mtx);
-        raised = true;
-      }
-      cv.notify_one();
+    remote_dataset::impl* client = nullptr;
+    void poke() {
+      std::lock_guard<std::mutex> g(mtx);
+      if (client) client->poke();
     }
-    // Waits for a raise; false once stopped.
-    bool wait() {
-      std::unique_lock<std::mutex> lk(mtx);
-      cv.wait(lk, [&] { return raised || stop; });
-      raised = false;
-      return !stop;
+    void detach() {
+      std::lock_guard<std::mutex> g(mtx);
+      client = nullptr;
     }
   };
-
-  void run() {
-    while (wake_->wait()) send_queued();
-  }
-
-  void stop_sender() {
-    if (!sender_.joinable()) return;
-    {
-      std::lock_guard<std::mutex> g(wake_->mtx);
-      wake_->stop = true;
-    }
-    wake_->cv.notify_one();
-    sender_.join();
-  }
 
   void send_queued() {
     std::lock_guard<std::mutex> g(send_mtx_);
@@ -168,11 +146,10 @@ class remote_backend final : public dataset_backend {
 
   remote_dataset client_;
   backend_context ctx_;
-  std::shared_ptr<signal> wake_;
+  std::shared_ptr<waker> wake_;
   std::mutex send_mtx_;
   bool appended_ = false;  // guarded by send_mtx_
   std::vector<std::function<void()>> thens_;  // continuations gathered on the receiver thread
-  std::thread sender_;
 };
 
 }  // namespace detail

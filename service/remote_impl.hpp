@@ -13,6 +13,10 @@
 // (first + i for the append whose first row is row i of the batch). When the
 // stream breaks, every callback still filed or queued gets the stream's error.
 //
+// A caller with its own queue (the dataset handle's ingest_queue) sets refill
+// and pokes the sender instead of pushing from its producers: the sender takes
+// from that queue itself, so an append costs one thread hand-off, not two.
+//
 // Indices. The server reports the index of a batch's first row: the index
 // its first tensor's sample got. Row i of the batch has index first + i only
 // if every row before it starts with the same tensor, so a batch holds only
@@ -52,6 +56,11 @@ struct remote_dataset::impl {
   /// Called on the receiver thread after the callbacks of each reply (and of a
   /// broken stream); set before the first append.
   std::function<void()> after_acks;
+  /// For a caller with a queue of its own (the dataset handle's): called on
+  /// the sender thread, outside mtx, before each batch is formed, to push()
+  /// what that queue holds; poke() makes the sender call it. Set before the
+  /// first poke() or push().
+  std::function<void()> refill;
 
   impl(const std::string& u, remote_options o);
   ~impl();
@@ -80,6 +89,9 @@ struct remote_dataset::impl {
   /// drain(), then ends the stream and joins its threads; rethrows the error
   /// that broke it. Idempotent.
   void close();
+  /// Has the sender call refill (starting the stream if needed). Never throws:
+  /// an append left queued is taken by the next poke, flush or close.
+  void poke() noexcept;
 
  private:
   struct queued {
@@ -107,6 +119,7 @@ struct remote_dataset::impl {
   uint64_t next_seq = 0;
   bool started = false;
   bool closing = false;
+  bool poked = false;  // refill has something to take
   std::optional<error> broken;
   std::unique_ptr<grpc::ClientContext> stream_ctx;
   std::unique_ptr<grpc::ClientReaderWriter<v1::AppendRequest, v1::AppendReply>> stream;
