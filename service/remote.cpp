@@ -123,18 +123,20 @@ void remote_dataset::impl::start() {
   receiver = std::thread([this] { receive_loop(); });
 }
 
-void remote_dataset::impl::poke() noexcept {
+bool remote_dataset::impl::poke() noexcept {
   try {
     {
       std::lock_guard<std::mutex> g(mtx);
-      if (closing || broken) return;
+      if (closing || broken) return false;
       if (!started) start();
       poked = true;
     }
     cv.notify_all();
   } catch (...) {
-    // No thread for the stream (out of resources): the append stays queued.
+    // No thread for the stream (out of resources): the append stays queued
+    // for the next poke, flush or close.
   }
+  return true;
 }
 
 void remote_dataset::impl::send_loop() {
@@ -229,6 +231,9 @@ void remote_dataset::impl::fail_all(const error& e) {
   for (auto& [seq, acks] : s)
     for (auto& f : acks) f.first(0, &e);
   if (after_acks) after_acks();
+  // What the caller's queue took in while the stream was breaking (poked, but
+  // the sender was gone): pushed now, it fails with `e`.
+  if (refill) refill();
 }
 
 void remote_dataset::impl::drain() {

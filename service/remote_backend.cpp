@@ -31,8 +31,8 @@ class remote_backend final : public dataset_backend {
     : client_(uri, std::move(o)), ctx_(std::move(ctx)), wake_(std::make_shared<waker>()) {
     client_.impl_->after_acks = [this] { publish(thens_); };  // receiver thread only: thens_ is its own
     client_.impl_->refill = [this] { send_queued(); };
-    wake_->client = client_.impl_.get();
-    ctx_.queue->set_waker([w = wake_] { w->poke(); });
+    wake_->owner = this;
+    ctx_.queue->set_waker([w = wake_] { w->wake(); });
   }
 
   ~remote_backend() override {
@@ -76,17 +76,19 @@ class remote_backend final : public dataset_backend {
 
  private:
   // The queue's waker. The queue outlives this backend (futures hold it), so
-  // the waker reaches the client through this, which close() detaches.
+  // the waker reaches it through this, which close() detaches.
   struct waker {
     std::mutex mtx;
-    remote_dataset::impl* client = nullptr;
-    void poke() {
+    remote_backend* owner = nullptr;
+    // Wakes the client's sender; if it has none any more (closing or broken),
+    // fails what is queued here (the stream refuses it with its error).
+    void wake() {
       std::lock_guard<std::mutex> g(mtx);
-      if (client) client->poke();
+      if (owner && !owner->client_.impl_->poke()) owner->send_queued();
     }
     void detach() {
       std::lock_guard<std::mutex> g(mtx);
-      client = nullptr;
+      owner = nullptr;
     }
   };
 

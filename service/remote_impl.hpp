@@ -89,9 +89,10 @@ struct remote_dataset::impl {
   /// drain(), then ends the stream and joins its threads; rethrows the error
   /// that broke it. Idempotent.
   void close();
-  /// Has the sender call refill (starting the stream if needed). Never throws:
-  /// an append left queued is taken by the next poke, flush or close.
-  void poke() noexcept;
+  /// Has the sender call refill (starting the stream if needed); false if
+  /// the stream is closing or broken: then no sender will (the caller fails
+  /// what it queued by pushing it: push throws). Never throws.
+  bool poke() noexcept;
 
  private:
   struct queued {

@@ -242,3 +242,42 @@ TEST_CASE("remote handle and CLI over TLS: --tls-ca (opts.remote.tls_ca) trusts 
   CHECK(cli({"info", uri}).status == 69);
   CHECK(ids_on_disk(srv.root() / "tls").size() == 2);
 }
+
+TEST_CASE("remote handle: a server killed mid-stream fails the unacknowledged appends and later ones, never hangs") {
+  // Kills: ops left in the handle's queue with no sender once the stream
+  // broke (their futures would wait forever), acknowledged durable rows lost.
+  enable_remote();
+  server_process srv;
+  engine eng;
+  dataset_options o;
+  o.policy.mode = durability::durable;
+  dataset ds = open_created(eng, srv.uri("killed"), o);
+  CHECK(ds.append_row(make_row(0)).get() == 0);
+  std::vector<append_future> fs;
+  for (int i = 1; i < 2000; ++i) fs.push_back(ds.append_row(make_row(i)));
+  srv.proc().kill(SIGKILL);
+  srv.proc().wait();
+  std::set<int64_t> acked{0};
+  for (size_t k = 0; k < fs.size(); ++k) {
+    REQUIRE(fs[k].wait_for(std::chrono::seconds(30)));
+    errc got = code_of([&] { fs[k].get(); });
+    CHECK((got == errc{} || got == errc::unavailable));
+    if (got == errc{}) acked.insert(static_cast<int64_t>(k + 1));
+  }
+  // After the break: refused, at once or through the future, never left waiting.
+  for (int i = 0; i < 50; ++i) {
+    errc got = code_of([&] {
+      auto f = ds.append_row(make_row(5000 + i));
+      REQUIRE(f.wait_for(std::chrono::seconds(30)));
+      f.get();
+    });
+    CHECK(got == errc::unavailable);
+  }
+  CHECK(expect_code(errc::unavailable, [&] { ds.flush(); }));
+  CHECK(expect_code(errc::unavailable, [&] { ds.close(); }));
+  auto disk = ids_on_disk(srv.root() / "killed");
+  for (int64_t id : acked) {  // index == id: one writer, in order
+    REQUIRE(disk.count(static_cast<uint64_t>(id)));
+    CHECK(disk[static_cast<uint64_t>(id)] == id);
+  }
+}
