@@ -20,12 +20,19 @@ using zk::session;
 // The backend's session: made at first use, replaced once expired or abandoned.
 // A lock that judges its session unreliable drops it here, so the session
 // closes (taking its ephemeral znodes with it) once its last lock lets go.
+// Unless the options fix it, the session timeout is the lock validity of the
+// call that opens the session: the session is the lease, as a Redis or etcd
+// TTL is, so dataset_options::lock_validity means the same for every service.
 class session_slot {
  public:
   session_slot(lock_service_uri uri, zookeeper_options opts) : uri_(std::move(uri)), opts_(opts) {}
-  std::shared_ptr<session> get() {
+  std::shared_ptr<session> get(const lock_settings& s) {
     std::lock_guard<std::mutex> g(mtx_);
-    if (!s_ || !s_->usable()) s_ = std::make_shared<session>(uri_, opts_);
+    if (!s_ || !s_->usable()) {
+      zookeeper_options o = opts_;
+      if (o.session_timeout.count() == 0) o.session_timeout = s.validity;
+      s_ = std::make_shared<session>(uri_, o);
+    }
     return s_;
   }
   void drop(const std::shared_ptr<session>& s) {
@@ -178,7 +185,7 @@ class zk_backend : public lock_backend {
     : slot_(std::make_shared<session_slot>(uri, opts)) {}
 
   std::unique_ptr<dataset_lock> acquire(const std::string& dir, const lock_settings& s) override {
-    auto z = slot_->get();
+    auto z = slot_->get(s);
     if (s.heartbeat * 3 > z->timeout())
       throw error(errc::invalid_argument, "lock heartbeat " + std::to_string(s.heartbeat.count()) +
                                               " ms is more than a third of the ZooKeeper session timeout (" +
@@ -188,13 +195,13 @@ class zk_backend : public lock_backend {
   }
 
   lock_holder lock(const std::string& dir, const lock_settings& s) override {
-    auto z = slot_->get();
+    auto z = slot_->get(s);
     grant g = contend(z, dir, "maintenance", ZOO_PERSISTENT_SEQUENTIAL, s);
     return zk::holder_of(zk::identifier("maintenance"), g.stat);
   }
 
-  std::string unlock(const std::string& dir, bool force, const lock_settings&) override {
-    auto z = slot_->get();
+  std::string unlock(const std::string& dir, bool force, const lock_settings& s) override {
+    auto z = slot_->get(s);
     const std::string lp = lock_path(dir);
     for (const auto& c : list(*z, lp)) {  // the first that still exists holds it
       const std::string node = lp + "/" + c.name;
@@ -210,8 +217,8 @@ class zk_backend : public lock_backend {
     return "dataset " + dir + " is not locked (ZooKeeper lock " + lp + " at " + slot_->uri().text + ")";
   }
 
-  std::optional<lock_holder> holder(const std::string& dir, const lock_settings&) override {
-    auto z = slot_->get();
+  std::optional<lock_holder> holder(const std::string& dir, const lock_settings& s) override {
+    auto z = slot_->get(s);
     const std::string lp = lock_path(dir);
     for (const auto& c : list(*z, lp))
       if (auto h = read_holder(*z, lp + "/" + c.name)) return h;

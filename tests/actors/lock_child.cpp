@@ -6,7 +6,7 @@
 //   fenced DIR [URI MS]    open, commit a row, print "ready", wait for a stdin line,
 //                          try to commit another row, print the outcome; with URI,
 //                          locked by that lock service (lock_backend_for) with
-//                          lock_validity (a Redis TTL) MS
+//                          lock_validity MS (a Redis or etcd TTL, a ZooKeeper session)
 
 #include <unistd.h>
 

@@ -14,6 +14,7 @@
 #include "core/store.hpp"
 #include "serialake/locks/redis.hpp"
 #include "tests/expect_code.hpp"
+#include "tests/locks/child_rows.hpp"
 #include "tests/locks/redis_server.hpp"
 #include "tests/process.hpp"
 #include "tests/temp_dir.hpp"
@@ -23,19 +24,6 @@ using namespace serialake::test;
 using namespace std::chrono_literals;
 
 namespace {
-
-// Rows and a dataset as lock_child (tests/actors/lock_child.cpp) writes them.
-row make_row(int64_t w) {
-  row r;
-  r.emplace_back("w", sample::scalar<int64_t>(dtype::int64, w));
-  r.emplace_back("s", sample::of_text("row " + std::to_string(w)));
-  return r;
-}
-
-std::string make_dataset(const temp_dir& t) {
-  store::initialize(t / "ds", {{"w", dtype::int64, "generic", {}}, {"s", dtype::text, "text", {}}});
-  return t / "ds";
-}
 
 // The Redis backend, passed through, telling the test when the lock actor's
 // heartbeat reported the loss (the sync point the tests wait on).
@@ -121,7 +109,7 @@ void new_writer_commits(const redis_server& srv, const std::string& ds, int64_t 
 TEST_CASE("server stopped and restarted empty: the holder loses the lock at once, its late commit is refused") {
   redis_server srv;
   temp_dir t;
-  const std::string ds = make_dataset(t);
+  const std::string ds = make_child_dataset(t);
   auto observer = std::make_shared<observed_backend>(redis_lock_backend(parse_lock_uri(srv.uri("f"))));
   auto lost = observer->lost();
   engine eng;
@@ -149,7 +137,7 @@ TEST_CASE("server stopped and restarted empty: the holder loses the lock at once
 TEST_CASE("server paused past the TTL: the holder's lease ends before the server can grant the key again") {
   redis_server srv;
   temp_dir t;
-  const std::string ds = make_dataset(t);
+  const std::string ds = make_child_dataset(t);
   redis_options o;
   o.connect_timeout = 300ms;
   auto observer = std::make_shared<observed_backend>(redis_lock_backend(parse_lock_uri(srv.uri("f")), o));
@@ -179,7 +167,7 @@ TEST_CASE("server paused past the TTL: the holder's lease ends before the server
 TEST_CASE("a holder SIGSTOPped past the TTL: the waiter gets the key on expiry, the holder's late commit is refused") {
   redis_server srv;
   temp_dir t;
-  const std::string ds = make_dataset(t);
+  const std::string ds = make_child_dataset(t);
   child holder({SERIALAKE_LOCK_CHILD, "fenced", ds, srv.uri("f"), "1000"});
   REQUIRE(holder.line() == "ready");
   holder.kill(SIGSTOP);

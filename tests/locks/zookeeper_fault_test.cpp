@@ -12,6 +12,7 @@
 #include "serialake/dataset.hpp"
 #include "serialake/locks/zookeeper.hpp"
 #include "tests/expect_code.hpp"
+#include "tests/locks/child_rows.hpp"
 #include "tests/locks/zookeeper_server.hpp"
 
 using namespace serialake;
@@ -20,32 +21,25 @@ using namespace std::chrono_literals;
 
 namespace {
 
-row make_row(int64_t w) {
-  row r;
-  r.emplace_back("w", sample::scalar<int64_t>(dtype::int64, w));
-  return r;
-}
-
+// The session timeout follows lock_validity, as a Redis or etcd TTL does.
 dataset_options zk_options(const zookeeper_server& zk, std::chrono::milliseconds session) {
   zookeeper_options zo;
-  zo.session_timeout = session;
   zo.connect_timeout = 10s;  // a JVM just started, on a loaded machine, is slow to its first session
   dataset_options o;
   o.locking = zookeeper_lock_backend(parse_lock_uri(zk.uri("faults")), zo);
+  o.lock_validity = session;
   o.lock_heartbeat = 100ms;
   o.lock_timeout = 20s;
   return o;
 }
 
-// A dataset with one int64 tensor "w".
+// lock_child's dataset, opened once under the lock: the server's first session
+// is made here, within zk_options' generous connect bound.
 std::string make_dataset(const temp_dir& t, const zookeeper_server& zk) {
+  const std::string dir = make_child_dataset(t);
   engine eng;
-  auto o = zk_options(zk, 1000ms);
-  o.create = true;
-  auto ds = eng.open(t / "ds", o);
-  ds.create_tensor({"w", dtype::int64, "generic", {}});
-  ds.close();
-  return t / "ds";
+  eng.open(dir, zk_options(zk, 1000ms)).close();
+  return dir;
 }
 
 // The committed values of "w", after checking every sample's hash.
@@ -80,7 +74,7 @@ TEST_CASE("a holder stopped past its session: a new writer takes over, the holde
   zookeeper_server zk;
   temp_dir t;
   const auto dir = make_dataset(t, zk);
-  child holder({SERIALAKE_ZK_CHILD, zk.uri("faults"), dir});
+  child holder({SERIALAKE_LOCK_CHILD, "fenced", dir, zk.uri("faults"), "1000"});  // session 1 s
   REQUIRE(holder.line() == "ready");  // row 1 committed
   holder.kill(SIGSTOP);
   {

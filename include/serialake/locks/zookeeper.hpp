@@ -16,10 +16,12 @@ namespace serialake {
 struct zookeeper_options {
   /// How long to wait for a session before failing with errc::unavailable.
   std::chrono::milliseconds connect_timeout{2000};
-  /// The session timeout asked for (the server clamps it to 2-20 tickTimes). A
-  /// holder cut off from the server for longer gets errc::lock_lost; a holder
-  /// that died releases the lock when the server expires its session.
-  std::chrono::milliseconds session_timeout{10000};
+  /// The session timeout asked for (the server clamps it to 2-20 tickTimes);
+  /// 0: lock_settings::validity (dataset_options::lock_validity, 10 s by
+  /// default) of the call that opens the backend's session. A holder cut off
+  /// from the server for longer gets errc::lock_lost; a holder that died
+  /// releases the lock when the server expires its session.
+  std::chrono::milliseconds session_timeout{0};
 };
 
 /// The lock backend for `uri` (scheme zk): the lock path is "/" + uri.name, or
