@@ -184,7 +184,10 @@ class engine {
   /// and lists log() and tensors() through the server (opts.remote says how to
   /// reach it; flush_async() and commit_async() complete before they return);
   /// snapshot(), snapshot_async(), refresh() and subscribe() throw
-  /// invalid_argument naming the call. Errors of the open: not_found (no such
+  /// invalid_argument naming the call. Appends that travel in one batch are
+  /// applied all or none (service/serialake.proto): an append the server
+  /// refuses (e.g. schema_mismatch) fails, with its error, the appends sent
+  /// in the same batch, which a local dataset would have applied. Errors of the open: not_found (no such
   /// dataset; opts.create creates it), unauthenticated (token refused),
   /// unavailable (no server), invalid_argument (a malformed URI, a name
   /// leaving the server's root, opts.version).
