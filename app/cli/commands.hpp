@@ -71,7 +71,8 @@ remote_options client_options(const remote_args& r);
 
 /// The dataset options of a command that writes to `path`: for a directory,
 /// lock_wait's settings, locking with chosen_lock(lock_uri); for a
-/// serialake:// URI, reaching the server as `r` says (the server holds the lock).
+/// serialake:// URI, reaching the server as `r` says (the server holds the
+/// lock: usage_error if `lock_uri` or a lock timeout is given).
 dataset_options writer_options(const std::string& path, double lock_timeout_seconds,
                                const std::string& lock_uri, const remote_args& r = {});
 

@@ -119,6 +119,8 @@ dataset_options writer_options(const std::string& path, double lock_timeout_seco
                                const std::string& lock_uri, const remote_args& r) {
   dataset_options o;
   if (is_remote_uri(path)) {
+    if (!lock_uri.empty() || lock_timeout_seconds != 0)
+      throw usage_error("--lock and --lock-timeout are for a dataset directory: the server holds the lock of " + path);
     const remote_options c = client_options(r);
     o.remote.token = c.token;
     o.remote.tls_ca = c.tls_ca;

@@ -45,6 +45,7 @@ TEST_CASE("CLI on a URI: create, append, cat, commit, log, info, verify print wh
   CHECK(bad.status == 65);
   CHECK_THAT(bad.err, Catch::Contains("line 3"));
 
+  CHECK(cli({"commit", uri, "-m", "x", "--lock-timeout", "5"}).status == 64);  // the server holds the lock
   auto m = cli({"commit", uri, "-m", "seven hundred"});
   REQUIRE(m.status == 0);
   CHECK_THAT(m.out, Catch::StartsWith("committed version ") && Catch::EndsWith(": seven hundred\n"));
