@@ -88,29 +88,35 @@ void remote_dataset::impl::prepare(grpc::ClientContext& ctx, bool deadline) cons
   if (deadline) ctx.set_deadline(std::chrono::system_clock::now() + opts.deadline);
 }
 
-void remote_dataset::impl::push(std::vector<row> rows, on_ack done) {
+void remote_dataset::impl::push(std::vector<append> appends) {
+  std::vector<queued> qs;
+  qs.reserve(appends.size());
   size_t bytes = 0;
-  std::optional<std::string> first;
-  for (auto& r : rows) {
-    bytes += row_bytes(r);
-    const std::string t = r.empty() ? std::string() : r.front().first;
-    if (&r == &rows.front())
-      first = t;
-    else if (first && *first != t)
-      first.reset();
+  for (auto& a : appends) {
+    queued q{std::move(a.rows), std::move(a.done), 0, std::nullopt};
+    for (auto& r : q.rows) {
+      q.bytes += row_bytes(r);
+      const std::string_view t = r.empty() ? std::string_view() : std::string_view(r.front().first);
+      if (&r == &q.rows.front())
+        q.first_tensor = std::string(t);
+      else if (q.first_tensor && *q.first_tensor != t)
+        q.first_tensor.reset();
+    }
+    bytes += q.bytes;
+    qs.push_back(std::move(q));
   }
   std::unique_lock<std::mutex> lk(mtx);
   if (closing) throw error(errc::closed, "remote dataset " + uri + " is closed");
   if (broken) throw *broken;
   if (!started) start();
-  // Bounded memory: wait for acknowledgements once the window is full (a
-  // row larger than the window goes alone).
+  // Bounded memory: wait for acknowledgements once the window is full (rows
+  // larger than the window go alone).
   if (!cv.wait_for(lk, opts.deadline, [&] { return broken || outstanding == 0 || outstanding + bytes <= opts.window_bytes; }))
     throw error(errc::timeout, "append to " + uri + ": no room in the window of " +
                                    std::to_string(opts.window_bytes) + " bytes within the deadline");
   if (broken) throw *broken;
   outstanding += bytes;
-  queue.push_back({std::move(rows), std::move(done), bytes, std::move(first)});
+  for (auto& q : qs) queue.push_back(std::move(q));
   cv.notify_all();
 }
 
@@ -286,12 +292,14 @@ future<uint64_t> remote_dataset::append_rows(std::vector<row> rows) {
   static const auto exec = std::make_shared<inline_executor>();
   auto st = std::make_shared<detail::async_state<uint64_t>>();
   st->runner = exec;
-  impl_->push(std::move(rows), [st](uint64_t first, const error* e) {
-    if (e)
-      st->finish(std::nullopt, *e);
-    else
-      st->finish(first, std::nullopt);
-  });
+  std::vector<impl::append> one;
+  one.push_back({std::move(rows), [st](uint64_t first, const error* e) {
+                   if (e)
+                     st->finish(std::nullopt, *e);
+                   else
+                     st->finish(first, std::nullopt);
+                 }});
+  impl_->push(std::move(one));
   return future<uint64_t>(std::move(st));
 }
 

@@ -127,22 +127,25 @@ class remote_backend final : public dataset_backend {
     thens.clear();
   }
 
-  // Hands `ops` (oldest first) to the stream. REQUIRES: send_mtx_ held.
+  // Hands `ops` (oldest first) to the stream, each an append of its own, in
+  // one push. REQUIRES: send_mtx_ held.
   void send(append_op* ops) {
-    while (ops) {
-      append_op* op = ops;
-      ops = op->next;
-      appended_ = true;
-      try {
-        client_.impl_->push(rows_of(*op), [this, op](uint64_t first, const error* e) {
-          op->index = first;
-          finish(op, e, thens_);
-        });
-      } catch (const error& e) {  // refused before it was queued: the client is closed or broken
-        std::vector<std::function<void()>> thens;
-        finish(op, &e, thens);
-        publish(thens);
-      }
+    std::vector<remote_dataset::impl::append> appends;
+    std::vector<append_op*> taken;
+    for (append_op* op = ops; op; op = op->next) taken.push_back(op);
+    if (taken.empty()) return;
+    appended_ = true;
+    for (append_op* op : taken)
+      appends.push_back({rows_of(*op), [this, op](uint64_t first, const error* e) {
+                           op->index = first;
+                           finish(op, e, thens_);
+                         }});
+    try {
+      client_.impl_->push(std::move(appends));
+    } catch (const error& e) {  // refused before any was queued: the client is closed or broken
+      std::vector<std::function<void()>> thens;
+      for (append_op* op : taken) finish(op, &e, thens);
+      publish(thens);
     }
   }
 

@@ -79,10 +79,16 @@ struct remote_dataset::impl {
     return rep;
   }
 
-  /// Queues `rows` as one append; `done` is called once it is acknowledged or
-  /// failed. Throws (and then never calls `done`) if the client is closed, the
-  /// stream broken, or the window stays full past the deadline.
-  void push(std::vector<row> rows, on_ack done);
+  /// One append: its rows, and what its acknowledgement calls.
+  struct append {
+    std::vector<row> rows;
+    on_ack done;
+  };
+  /// Queues `appends`, in order, each an append of its own, taking the lock
+  /// once; each `done` is called once its append is acknowledged or failed.
+  /// Throws (and then calls no `done`) if the client is closed, the stream
+  /// broken, or the window stays full past the deadline.
+  void push(std::vector<append> appends);
   /// Waits until every append made so far is acknowledged (or failed); throws
   /// the error that broke the stream.
   void drain();
