@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
   app.add_option("--sizes", m.sizes, "matrix: sample sizes")->delimiter(',');
   app.add_option("--thread-counts", m.threads, "matrix: producer counts")->delimiter(',');
   app.add_flag("--remote", remote, "appends through serialake serve against the local handle");
+  std::string remote_worker;
+  app.add_option("--remote-worker", remote_worker, "one client process of --remote (internal)")->group("");
   app.add_flag("--read", read, "measure bulk and point reads against pread, LMDB and RocksDB");
   app.add_option("--read-mib", ro.mib, "read: MiB per dataset")->capture_default_str()
       ->check(CLI::Range(1, 1 << 20));
@@ -80,6 +82,8 @@ int main(int argc, char** argv) {
   try {
     if (lock_reps > 0) return run_lock_latency(lock_reps, c.dir, lock_uri);
     if (remote) return run_remote_bench(self_path(argv[0]), c.dir);
+    if (!remote_worker.empty())
+      return run_remote_worker(remote_worker, c.durable, c.size, c.threads, c.total);
     if (read) {
       ro.reps = m.reps;
       ro.dir = c.dir;

@@ -18,8 +18,14 @@ int run_matrix(const std::string& self, const matrix_options& m);
 int run_lock_latency(int reps, const std::string& dir, const std::string& lock_uri);
 
 /// Appends through `serialake serve` (this build's binary beside `self`)
-/// against the local handle, buffered and durable, 100 B and 4 KiB, T=1 and
-/// T=16; prints a Markdown table of samples/s and their ratio.
+/// against the local handle and Redis RPUSH, buffered and durable, 100 B and
+/// 4 KiB, T=1 and T=16, from this process and from 4 (`self --remote-worker`);
+/// prints Markdown tables of samples/s, their ratios and durable latencies.
 int run_remote_bench(const std::string& self, const std::string& dir);
+
+/// One client process of run_remote_bench: appends `total` payloads of `size`
+/// bytes to the dataset at `uri` from `threads` threads, flushes, and prints
+/// "START_NS END_NS COUNT" (wall clock).
+int run_remote_worker(const std::string& uri, bool durable, size_t size, int threads, uint64_t total);
 
 }  // namespace serialake::bench

@@ -1,10 +1,11 @@
 // One Append stream. No thread waits for an append: each batch is handed to the
-// dataset with append_rows, and its acknowledgement is written from the append's
-// continuation (append_future::then; flush_async().then for durable batches).
+// dataset's intake (intake.hpp: admission and group commit), and its
+// acknowledgement is written from the continuation the intake calls.
 //
 // Memory stays bounded: while the batches received but not yet acknowledged
-// exceed max_pending_bytes or max_pending_batches, the stream stops reading, so
-// HTTP/2 flow control makes the client wait. Replies wait in a queue until the
+// exceed max_pending_bytes or max_pending_batches, or while the intake parks the
+// last batch (the dataset is full), the stream stops reading, so HTTP/2 flow
+// control makes the client wait. Replies wait in a queue until the
 // one write gRPC allows at a time is done; a client that stops reading stalls
 // that queue, which holds at most the pending batches' small replies.
 //
@@ -79,45 +80,49 @@ class append_reactor final : public grpc::ServerBidiReactor<v1::AppendRequest, v
 
  private:
   void submit(uint64_t seq, size_t bytes) {
-    if (!ds_) {
+    if (!in_) {
       name_ = req_.name();
-      ds_ = reg_.get(name_);
+      in_ = reg_.writer(name_);
     }
     std::vector<row> rows;
     rows.reserve(static_cast<size_t>(req_.rows_size()));
-    for (auto& r : *req_.mutable_rows()) rows.push_back(from_proto(std::move(r), rows.size()));
+    size_t cells = 0;
+    for (auto& r : *req_.mutable_rows()) {
+      cells += static_cast<size_t>(r.cells_size());
+      rows.push_back(from_proto(std::move(r), rows.size()));
+    }
     const uint64_t count = rows.size();
-    const bool durable = req_.durable();
     if (count == 0) {
       answer(seq, bytes, 0, 0);
       return;
     }
-    append_future f = ds_.append_rows(std::move(rows));
-    if (!durable) {
-      std::move(f).then([this, seq, bytes, count](append_future done) { acknowledge(done, seq, bytes, count); });
-      return;
-    }
-    // The flush is asked for at once, not once the append was applied: it
-    // commits everything appended before it, so it holds this batch, and the
-    // batch skips the dataset's drain delay. The append completed before its
-    // commit did, so its then() below runs at once.
-    auto pending = std::make_shared<append_future>(std::move(f));
-    ds_.flush_async().then([this, seq, bytes, count, pending](future<commit_info> c) {
-      try {
-        c.get();
-      } catch (const error& e) {
-        return answer_error(seq, bytes, e);
-      }
-      std::move(*pending).then([this, seq, bytes, count](append_future done) { acknowledge(done, seq, bytes, count); });
-    });
+    // Parked until the intake says otherwise: its `admitted` may run on another
+    // thread as soon as submit() parked the batch.
+    set_parked(true);
+    const bool now = in_->submit(
+        std::move(rows), batch_cost(bytes, count, cells), req_.durable(),
+        [this, seq, bytes, count](uint64_t first, const error* e) {
+          if (e) return answer_error(seq, bytes, *e);
+          answer(seq, bytes, first, count);
+        },
+        [this] { admitted(); });
+    if (now) set_parked(false);
   }
 
-  void acknowledge(append_future& done, uint64_t seq, size_t bytes, uint64_t count) {
-    try {
-      answer(seq, bytes, done.get(), count);
-    } catch (const error& e) {
-      answer_error(seq, bytes, e);
-    }
+  void set_parked(bool p) {
+    std::lock_guard<std::mutex> g(mtx_);
+    parked_ = p;
+  }
+
+  // The parked batch went to the dataset: read on if reading waited for it.
+  void admitted() {
+    std::unique_lock<std::mutex> lk(mtx_);
+    parked_ = false;
+    const bool resume = paused_ && !reads_done_ && room();
+    if (!resume) return;
+    paused_ = false;
+    lk.unlock();
+    StartRead(&req_);
   }
 
   void answer(uint64_t seq, size_t bytes, uint64_t first, uint64_t count) {
@@ -159,7 +164,7 @@ class append_reactor final : public grpc::ServerBidiReactor<v1::AppendRequest, v
   }
 
   // REQUIRES: mtx_ held.
-  bool room() const { return pending_ < max_pending_batches && pending_bytes_ < max_pending_bytes; }
+  bool room() const { return !parked_ && pending_ < max_pending_batches && pending_bytes_ < max_pending_bytes; }
 
   // Ends the call once nothing more can come or go (unlocking `lk` to do so).
   void finish_if_done(std::unique_lock<std::mutex>& lk) {
@@ -171,14 +176,15 @@ class append_reactor final : public grpc::ServerBidiReactor<v1::AppendRequest, v
 
   registry& reg_;
   v1::AppendRequest req_;  // the batch being read; handled before the next read
-  dataset ds_;
+  std::shared_ptr<intake> in_;
   std::string name_;
   std::mutex mtx_;
   std::deque<v1::AppendReply> out_;  // replies not yet written; front() is in flight
   size_t pending_ = 0;               // batches received, not yet answered
   size_t pending_bytes_ = 0;
   bool writing_ = false;
-  bool paused_ = false;
+  bool paused_ = false;  // reading stopped for room()
+  bool parked_ = false;  // the last batch read waits for room in the dataset (intake.hpp)
   bool reads_done_ = false;
   bool broken_ = false;
   bool finished_ = false;

@@ -2,6 +2,9 @@
 
 #include "service/convert.hpp"
 
+#include <algorithm>
+#include <cstdint>
+
 namespace serialake::service {
 
 void to_proto(const tensor_spec& s, pb::TensorSpec& out) {
@@ -112,6 +115,68 @@ errc from_grpc_code(grpc::StatusCode c) {
 bool known(int code) { return code >= static_cast<int>(errc::not_found) && code <= static_cast<int>(errc::unauthenticated); }
 
 }  // namespace
+
+void to_proto(const std::string& name, std::string_view tensor, const std::vector<std::vector<float>>& queries,
+              const search_options& o, pb::SearchRequest& out) {
+  if (queries.empty()) throw error(errc::invalid_argument, "a search needs at least one query");
+  const size_t dim = queries.front().size();
+  out.set_name(name);
+  out.set_tensor(std::string(tensor));
+  out.set_dim(static_cast<uint32_t>(dim));
+  out.mutable_queries()->Reserve(static_cast<int>(queries.size() * dim));
+  for (size_t q = 0; q < queries.size(); ++q) {
+    if (queries[q].size() != dim)
+      throw error(errc::invalid_argument, "query " + std::to_string(q) + " has " + std::to_string(queries[q].size()) +
+                                              " elements, query 0 has " + std::to_string(dim));
+    for (float x : queries[q]) out.add_queries(x);
+  }
+  out.set_k(static_cast<uint32_t>(std::min<size_t>(o.k, UINT32_MAX)));
+  out.set_metric(to_string(o.metric));
+  out.set_exact(o.exact);
+  if (o.filter.rows) {
+    out.set_first(o.filter.rows->first);
+    out.set_end(o.filter.rows->second);
+  }
+  out.set_filter_tensor(o.filter.tensor);
+  for (int64_t v : o.filter.values) out.add_filter_values(v);
+  out.set_threads(o.threads);
+}
+
+search_options from_proto(const pb::SearchRequest& r) {
+  search_options o;
+  o.k = r.k();
+  o.metric = r.metric().empty() ? metric::cos : parse_metric(r.metric());
+  o.exact = r.exact();
+  if (r.has_first() || r.has_end()) {
+    if (!r.has_first() || !r.has_end())
+      throw error(errc::invalid_argument, "a search's row range needs both first and end");
+    o.filter.rows = std::make_pair(r.first(), r.end());
+  }
+  o.filter.tensor = r.filter_tensor();
+  o.filter.values.assign(r.filter_values().begin(), r.filter_values().end());
+  o.threads = r.threads() == 0 ? 1 : r.threads();
+  return o;
+}
+
+void to_proto(const std::vector<std::vector<hit>>& hits, pb::SearchReply& out) {
+  for (auto& q : hits) {
+    auto* h = out.add_results();
+    for (auto& x : q) {
+      auto* p = h->add_hits();
+      p->set_index(x.index);
+      p->set_score(x.score);
+    }
+  }
+}
+
+std::vector<std::vector<hit>> from_proto(const pb::SearchReply& r) {
+  std::vector<std::vector<hit>> out;
+  for (auto& q : r.results()) {
+    auto& h = out.emplace_back();
+    for (auto& x : q.hits()) h.push_back({x.index(), x.score()});
+  }
+  return out;
+}
 
 void to_proto(const error& e, pb::Error& out) {
   out.set_code(static_cast<pb::Code>(e.code()));

@@ -7,6 +7,7 @@
 
 #include "serialake/dataset.hpp"
 #include "serialake/error.hpp"
+#include "serialake/search.hpp"
 #include "serialake/types.hpp"
 #include "service/serialake.pb.h"
 
@@ -37,6 +38,15 @@ grpc::Status to_status(const error& e);
 /// from its gRPC code; `what` (e.g. "Append to serialake://h:p/x") prefixes the
 /// message of errors the server did not word (transport failures).
 error from_status(const grpc::Status& s, const std::string& what);
+
+/// A search of `queries` with `o`, for dataset `name`'s `tensor`. Throws
+/// invalid_argument if the queries differ in length (or there are none).
+void to_proto(const std::string& name, std::string_view tensor, const std::vector<std::vector<float>>& queries,
+              const search_options& o, pb::SearchRequest& out);
+/// The options of a search request; throws invalid_argument for an unknown metric.
+search_options from_proto(const pb::SearchRequest& r);
+void to_proto(const std::vector<std::vector<hit>>& hits, pb::SearchReply& out);
+std::vector<std::vector<hit>> from_proto(const pb::SearchReply& r);
 
 void to_proto(const error& e, pb::Error& out);
 error from_proto(const pb::Error& e);

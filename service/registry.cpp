@@ -10,6 +10,13 @@ namespace fs = std::filesystem;
 
 namespace serialake::service {
 
+namespace {
+
+// Estimated bytes (batch_cost) of appends handed to one dataset, not yet applied.
+constexpr uint64_t admission_budget = 16ull << 20;
+
+}  // namespace
+
 std::string resolve_name(const std::string& root, const std::string& name) {
   auto bad = [&](const std::string& why) {
     return error(errc::invalid_argument, "dataset name '" + name + "' " + why);
@@ -45,20 +52,21 @@ registry::~registry() { close_all(); }
 dataset_options registry::options() const {
   dataset_options o;
   o.locking = locking_;
+  o.queue_bytes = intake::queue_factor * admission_budget;  // the intake never lets it fill
   return o;
 }
 
-dataset registry::get(const std::string& name) {
+std::shared_ptr<intake> registry::writer(const std::string& name) {
   const std::string dir = resolve_name(root_, name);
   std::lock_guard<std::mutex> g(mtx_);
   if (closed_) throw error(errc::closed, "the server is stopping");
   auto it = open_.find(dir);
   if (it != open_.end()) return it->second;
   if (!fs::exists(dir)) throw error(errc::not_found, "no dataset '" + name + "' on this server");
-  dataset ds = eng_->open(dir, options());
+  auto in = std::make_shared<intake>(eng_->open(dir, options()), admission_budget);
   spdlog::info("opened dataset {} ({})", name, dir);
-  open_.emplace(dir, ds);
-  return ds;
+  open_.emplace(dir, in);
+  return in;
 }
 
 void registry::create(const std::string& name, const std::vector<tensor_spec>& specs) {
@@ -71,15 +79,15 @@ void registry::create(const std::string& name, const std::vector<tensor_spec>& s
 }
 
 void registry::close_all() {
-  std::map<std::string, dataset> open;
+  std::map<std::string, std::shared_ptr<intake>> open;
   {
     std::lock_guard<std::mutex> g(mtx_);
     closed_ = true;
     open.swap(open_);
   }
-  for (auto& [dir, ds] : open) {
+  for (auto& [dir, in] : open) {
     try {
-      ds.close();
+      in->target().close();
       spdlog::info("closed {}", dir);
     } catch (const error& e) {
       spdlog::error("closing {}: {}", dir, e.what());

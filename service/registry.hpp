@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "serialake/dataset.hpp"
+#include "service/intake.hpp"
 
 namespace serialake::service {
 
@@ -28,7 +29,9 @@ class registry {
   ~registry();
 
   /// The open dataset `name`, opening it if needed (not_found if there is none).
-  dataset get(const std::string& name);
+  dataset get(const std::string& name) { return writer(name)->target(); }
+  /// get(), as the way Append streams write into it.
+  std::shared_ptr<intake> writer(const std::string& name);
   /// Creates dataset `name` with `specs` (already_exists if there is one).
   void create(const std::string& name, const std::vector<tensor_spec>& specs);
   /// Commits and closes every dataset, releasing their locks; later calls fail
@@ -42,7 +45,7 @@ class registry {
   std::unique_ptr<engine> eng_;
   std::mutex mtx_;
   bool closed_ = false;
-  std::map<std::string, dataset> open_;  // by directory
+  std::map<std::string, std::shared_ptr<intake>> open_;  // by directory
 };
 
 }  // namespace serialake::service

@@ -395,6 +395,14 @@ void remote_dataset::read(uint64_t start, std::optional<uint64_t> end, const std
   if (!s.ok()) throw from_status(s, "read of " + impl_->uri);
 }
 
+std::vector<std::vector<hit>> remote_dataset::search(std::string_view tensor,
+                                                     const std::vector<std::vector<float>>& queries,
+                                                     const search_options& o) {
+  v1::SearchRequest req;
+  to_proto(impl_->name, tensor, queries, o, req);
+  return from_proto(impl_->call<v1::SearchRequest, v1::SearchReply>(&v1::Serialake::Stub::Search, req, "search"));
+}
+
 void remote_dataset::close() { impl_->close(); }
 
 }  // namespace serialake

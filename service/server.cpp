@@ -17,6 +17,7 @@
 #include "service/auth.hpp"
 #include "service/convert.hpp"
 #include "service/read_reactor.hpp"
+#include "service/search_call.hpp"
 
 namespace serialake::service {
 
@@ -116,6 +117,16 @@ class service_impl final : public v1::Serialake::CallbackService {
     return start_read(reg_, *req);
   }
 
+  grpc::ServerUnaryReactor* Search(grpc::CallbackServerContext* ctx, const v1::SearchRequest* req,
+                                   v1::SearchReply* rep) override {
+    if (!authorized(*ctx)) {
+      auto* r = ctx->DefaultReactor();
+      r->Finish(refusal());
+      return r;
+    }
+    return start_search(reg_, ctx, req, rep, searches_);
+  }
+
  private:
   bool authorized(const grpc::CallbackServerContext& ctx) const {
     if (token_.empty()) return true;
@@ -176,6 +187,7 @@ class service_impl final : public v1::Serialake::CallbackService {
 
   registry& reg_;
   std::string token_;
+  std::atomic<int> searches_{0};  // Search calls running (search_call.hpp)
 };
 
 // One backend serves every dataset, so the URI names no lock: each dataset's

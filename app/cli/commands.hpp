@@ -23,6 +23,7 @@
 
 namespace serialake {
 class store;
+struct remote_options;
 }
 
 namespace serialake::cli {
@@ -64,7 +65,6 @@ struct remote_args {
   std::string token_file;  ///< "" : the SERIALAKE_TOKEN environment variable, if set
   std::string tls_ca;      ///< PEM file of the server's CA: TLS
 };
-
 /// The client options of a command given a serialake:// PATH: the token of
 /// --token-file (else SERIALAKE_TOKEN), --tls-ca.
 remote_options client_options(const remote_args& r);

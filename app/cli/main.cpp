@@ -60,7 +60,7 @@ int main(int argc, char** argv) {
   app.add_flag("-v,--verbose", verbose, "Debug logging on stderr");
   std::vector<std::function<void()>> finish;
   // For a PATH given as serialake://host:port/NAME (create, append, cat, ingest,
-  // info, verify, commit, log): how to reach the server.
+  // info, verify, commit, log, search): how to reach the server.
   remote_args remote;
   app.add_option("--token-file", remote.token_file,
                  "serialake:// paths: file holding the server's bearer token (default: $SERIALAKE_TOKEN)");
@@ -239,7 +239,7 @@ int main(int argc, char** argv) {
   for (auto& f : finish) f();
   if (serve->parsed()) spdlog::set_level(spdlog::level::info);
   if (verbose) spdlog::set_level(spdlog::level::debug);
-  ca.remote = aa.remote = cma.remote = cta.remote = ina.remote = la.remote = ia.remote = va.remote = remote;
+  ca.remote = aa.remote = cma.remote = cta.remote = ina.remote = la.remote = ia.remote = va.remote = sa.remote = remote;
   enable_remote();  // engine::open takes serialake:// URIs
 
   try {

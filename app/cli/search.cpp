@@ -5,12 +5,15 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <functional>
 #include <iostream>
+#include <optional>
 
 #include <nlohmann/json.hpp>
 
 #include "app/cli/commands.hpp"
 #include "core/store.hpp"
+#include "serialake/remote.hpp"
 #include "serialake/search.hpp"
 
 namespace serialake::cli {
@@ -50,20 +53,22 @@ void print(const std::vector<std::vector<hit>>& hits) {
   std::fflush(stdout);
 }
 
+// Searches a batch of queries: on a snapshot here, or on a server.
+using searcher = std::function<std::vector<std::vector<hit>>(const std::vector<std::vector<float>>&)>;
+
 // Answers the batch; `lines` holds each query's line number. If the batch is
 // refused, the queries are answered one by one up to the bad one, whose error
 // then names its line.
-void answer(const snapshot& snap, const search_args& a, const search_options& o,
-            const std::vector<std::vector<float>>& batch, const std::vector<uint64_t>& lines) {
+void answer(const searcher& find, const std::vector<std::vector<float>>& batch, const std::vector<uint64_t>& lines) {
   try {
-    print(search(snap, a.tensor, batch, o));
+    print(find(batch));
     return;
   } catch (const error& e) {
     if (e.code() != errc::invalid_argument) throw;
   }
   for (size_t i = 0; i < batch.size(); ++i) {
     try {
-      print(search(snap, a.tensor, {batch[i]}, o));
+      print(find({batch[i]}));
     } catch (const error& e) {
       throw error(e.code(), "line " + std::to_string(lines[i]) + ": " + e.message());
     }
@@ -78,9 +83,20 @@ int run_search(const search_args& a) {
   o.metric = parse_metric(a.metric);
   o.threads = a.threads;
   o.exact = a.exact;
-  auto st = open_read(a.path, a.version);
-  auto snap = st->snapshot();
-  if (!snap->has_tensor(a.tensor)) throw usage_error("no tensor '" + a.tensor + "' in " + a.path);
+  std::unique_ptr<store> st;
+  std::shared_ptr<const snapshot> snap;
+  std::optional<remote_dataset> server;
+  searcher find;
+  if (is_remote_uri(a.path)) {
+    if (a.version) throw usage_error("--version is not served: a serialake:// search reads the last commit");
+    server.emplace(a.path, client_options(a.remote));
+    find = [&](const std::vector<std::vector<float>>& q) { return server->search(a.tensor, q, o); };
+  } else {
+    st = open_read(a.path, a.version);
+    snap = st->snapshot();
+    if (!snap->has_tensor(a.tensor)) throw usage_error("no tensor '" + a.tensor + "' in " + a.path);
+    find = [&](const std::vector<std::vector<float>>& q) { return search(*snap, a.tensor, q, o); };
+  }
   std::vector<std::vector<float>> batch;
   std::vector<uint64_t> lines;
   uint64_t lineno = 0;
@@ -92,13 +108,13 @@ int run_search(const search_args& a) {
     batch.emplace_back();
     parse_query(line, lineno, batch.back());
     if (batch.size() == batch_lines) {
-      answer(*snap, a, o, batch, lines);
+      answer(find, batch, lines);
       batch.clear();
       lines.clear();
     }
   }
-  if (!batch.empty()) answer(*snap, a, o, batch, lines);
-  report_damage(*st);
+  if (!batch.empty()) answer(find, batch, lines);
+  if (st) report_damage(*st);
   return 0;
 }
 

@@ -6,10 +6,13 @@
 #include <optional>
 #include <string>
 
+#include "app/cli/commands.hpp"
+
 namespace serialake::cli {
 
 struct search_args {
-  std::string path;
+  std::string path;        ///< a dataset directory, or serialake://host:port/NAME (the server searches)
+  remote_args remote;
   std::string tensor;
   size_t k = 10;
   std::string metric = "cos";

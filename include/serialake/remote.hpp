@@ -1,10 +1,11 @@
 #pragma once
 // A dataset served by `serialake serve`, reached over gRPC at
 // serialake://host:port/NAME (the contract: service/serialake.proto). The
-// library serialake_remote implements it (not installed yet). After
-// enable_remote(), engine::open opens such a URI as an ordinary dataset handle
-// (the usual way in); remote_dataset is the client under it, for what the
-// handle does not serve: reading rows (read), info and verify.
+// library serialake_remote implements it (installed: find_package(serialake),
+// target serialake::remote). After enable_remote(), engine::open opens such a
+// URI as an ordinary dataset handle (the usual way in); remote_dataset is the
+// client under it, for what the handle does not serve: reading rows (read),
+// info, verify and search.
 //
 //   serialake::remote_options o;
 //   o.token = serialake::remote_token("");      // SERIALAKE_TOKEN, if set
@@ -36,6 +37,7 @@
 #include <vector>
 
 #include "serialake/future.hpp"
+#include "serialake/search.hpp"
 #include "serialake/snapshot.hpp"
 #include "serialake/types.hpp"
 
@@ -136,6 +138,12 @@ class remote_dataset {
   /// tensors (all if empty) that have a sample at its index.
   void read(uint64_t start, std::optional<uint64_t> end, const std::vector<std::string>& only,
             const std::function<void(uint64_t, row&)>& fn);
+  /// Top-k of each query over embedding tensor `tensor` of the server's last
+  /// commit, as serialake::search (search.hpp) answers and throws, and
+  /// errc::unavailable if the server runs too many searches already. Bounded
+  /// by `deadline`.
+  std::vector<std::vector<hit>> search(std::string_view tensor, const std::vector<std::vector<float>>& queries,
+                                       const search_options& o = {});
   /// Waits for every append's acknowledgement and ends the stream; rethrows
   /// the error that broke it, if any. Idempotent.
   void close();

@@ -9,6 +9,7 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "tests/free_port.hpp"
 #include "tests/process.hpp"
@@ -18,7 +19,9 @@ namespace serialake::test {
 
 class redis_server {
  public:
-  redis_server() : port_(start_on_free_port()) {}
+  /// `extra`: more redis-server options, after (so overriding) the ones above,
+  /// e.g. {"--appendonly", "yes"}.
+  explicit redis_server(std::vector<std::string> extra = {}) : extra_(std::move(extra)), port_(start_on_free_port()) {}
   ~redis_server() { stop(); }
 
   uint16_t port() const { return port_; }
@@ -53,9 +56,10 @@ class redis_server {
   }
   // True once it logs that it accepts connections (bounded by child::line's 30 s).
   bool start(uint16_t p) {
-    proc_ = std::make_unique<child>(std::vector<std::string>{
-        "/usr/bin/redis-server", "--port", std::to_string(p), "--bind", "127.0.0.1", "--save", "",
-        "--appendonly", "no", "--dir", dir_.path(), "--daemonize", "no"});
+    std::vector<std::string> args{"/usr/bin/redis-server", "--port", std::to_string(p), "--bind", "127.0.0.1",
+                                  "--save", "", "--appendonly", "no", "--dir", dir_.path(), "--daemonize", "no"};
+    args.insert(args.end(), extra_.begin(), extra_.end());
+    proc_ = std::make_unique<child>(args);
     for (;;) {
       const std::string l = proc_->line();
       if (l.find("Ready to accept connections") != std::string::npos) return true;
@@ -66,6 +70,7 @@ class redis_server {
   }
 
   temp_dir dir_;
+  std::vector<std::string> extra_;
   std::unique_ptr<child> proc_;
   uint16_t port_ = 0;
 };

@@ -38,9 +38,9 @@ class server_process {
   }
 
   /// serialake://127.0.0.1:PORT/NAME
-  std::string uri(const std::string& name) const {
-    return "serialake://127.0.0.1:" + std::to_string(port_) + "/" + name;
-  }
+  std::string uri(const std::string& name) const { return "serialake://" + target() + "/" + name; }
+  /// 127.0.0.1:PORT, as a gRPC client names the server.
+  std::string target() const { return "127.0.0.1:" + std::to_string(port_); }
   const temp_dir& root() const { return root_; }
   cli_process& proc() { return *proc_; }
 
@@ -66,6 +66,16 @@ inline std::map<uint64_t, int64_t> ids_on_disk(const std::string& dir) {
   std::map<uint64_t, int64_t> out;
   for (uint64_t i = 0; i < snap->length("id"); ++i) out[i] = snap->read("id", i).as<int64_t>()[0];
   return out;
+}
+
+/// Generates the Python grpcio stubs of service/serialake.proto into `dir`
+/// (serialake_pb2.py, serialake_pb2_grpc.py); throws if protoc fails.
+inline void python_stubs(const std::string& dir) {
+  auto gen = run_program("/usr/bin/protoc",
+                         {"--proto_path=" SERIALAKE_SOURCE_DIR "/service", "--python_out=" + dir,
+                          "--grpc_python_out=" + dir, "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
+                          SERIALAKE_SOURCE_DIR "/service/serialake.proto"});
+  if (gen.status != 0) throw std::runtime_error("protoc failed: " + gen.err);
 }
 
 }  // namespace serialake::test

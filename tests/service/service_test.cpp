@@ -209,15 +209,9 @@ TEST_CASE("remote: a Python grpcio client generated from the .proto appends and 
   // none of our client code. Kills: an encoding the .proto does not describe.
   server_process srv;
   temp_dir stubs;
-  auto gen = run_program("/usr/bin/protoc",
-                         {"--proto_path=" SERIALAKE_SOURCE_DIR "/service", "--python_out=" + stubs.path(),
-                          "--grpc_python_out=" + stubs.path(),
-                          "--plugin=protoc-gen-grpc_python=/usr/bin/grpc_python_plugin",
-                          SERIALAKE_SOURCE_DIR "/service/serialake.proto"});
-  REQUIRE(gen.status == 0);
-  const std::string target = srv.uri("").substr(std::string("serialake://").size());
+  python_stubs(stubs.path());
   auto r = run_program("/usr/bin/python3", {SERIALAKE_SOURCE_DIR "/tests/service/python_client.py", stubs.path(),
-                                            target.substr(0, target.size() - 1), "py/set"});
+                                            srv.target(), "py/set"});
   INFO(r.out << r.err);
   REQUIRE(r.status == 0);
   CHECK(r.out == "ok 100\n");

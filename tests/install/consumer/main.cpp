@@ -1,6 +1,7 @@
 // A program embedding serialake through the installed package: threads append,
 // continuations count them, a snapshot reads them back in bulk.
 #include <serialake/lock_services.hpp>
+#include <serialake/remote.hpp>
 #include <serialake/serialake.hpp>
 
 #include <condition_variable>
@@ -16,6 +17,12 @@ int main(int argc, char** argv) {
     return 3;
   } catch (const serialake::error& e) {
     if (e.code() != serialake::errc::invalid_argument) return 3;
+  }
+  try {  // the client of serialake serve links from the installed tree too (gRPC, protobuf)
+    serialake::remote_dataset ds("serialake://127.0.0.1:1/none");  // nobody listens on port 1
+    return 4;
+  } catch (const serialake::error& e) {
+    if (e.code() != serialake::errc::unavailable) return 4;
   }
   serialake::engine eng;
   serialake::dataset_options o;
