@@ -218,31 +218,6 @@ TEST_CASE("remote handle: a server that is not there fails the open with unavail
   CHECK((got == errc::unavailable || got == errc::timeout));
 }
 
-TEST_CASE("remote handle and CLI over TLS: --tls-ca (opts.remote.tls_ca) trusts the server, plaintext does not") {
-  // Kills: a tls_ca that the handle or the CLI does not pass on (they would
-  // talk plaintext to a TLS server: unavailable). The certificate
-  // (tests/service/tls, valid for 127.0.0.1 until 2126) is a test fixture.
-  enable_remote();
-  const std::string tls = SERIALAKE_SOURCE_DIR "/tests/service/tls/";
-  server_process srv({"--tls-cert", tls + "server.crt", "--tls-key", tls + "server.key"});
-  const std::string uri = srv.uri("tls");
-  engine eng;
-  dataset_options o;
-  o.remote.tls_ca = tls + "server.crt";
-  o.remote.deadline = std::chrono::milliseconds(5000);
-  dataset ds = open_created(eng, uri, o);
-  CHECK(ds.append_row(make_row(1)).get() == 0);
-  ds.close();
-
-  dataset_options plain;
-  plain.remote.deadline = std::chrono::milliseconds(5000);
-  CHECK(expect_code(errc::unavailable, [&] { eng.open(uri, plain); }));
-  CHECK(cli({"--tls-ca", tls + "server.crt", "cat", uri, "--tensor", "id"}).out == "{\"id\":1}\n");
-  CHECK(cli({"--tls-ca", tls + "server.crt", "append", uri}, "{\"id\": 2, \"blob\": \"\"}\n").status == 0);
-  CHECK(cli({"info", uri}).status == 69);
-  CHECK(ids_on_disk(srv.root() / "tls").size() == 2);
-}
-
 TEST_CASE("remote handle: a server killed mid-stream fails the unacknowledged appends and later ones, never hangs") {
   // Kills: ops left in the handle's queue with no sender once the stream
   // broke (their futures would wait forever), acknowledged durable rows lost.
