@@ -18,9 +18,11 @@
 #include <string>
 #include <vector>
 
-#include "serialake/snapshot.hpp"
 #include "core/store.hpp"
 #include "serialake/future.hpp"
+#include "serialake/handle_search.hpp"
+#include "serialake/search.hpp"
+#include "serialake/snapshot.hpp"
 
 namespace serialake {
 
@@ -55,6 +57,17 @@ using run_atom = caf::atom_constant<caf::atom("run")>;
 using notify_atom = caf::atom_constant<caf::atom("notify")>;
 using subscribe_atom = caf::atom_constant<caf::atom("subscribe")>;
 using unsub_atom = caf::atom_constant<caf::atom("unsub")>;
+using search_atom = caf::atom_constant<caf::atom("search")>;
+
+/// One search for a searcher actor: queries copied from the caller, who may
+/// free theirs once the call returns.
+struct search_request {
+  std::string tensor;
+  std::vector<float> queries;  ///< row-major: `count` vectors of `dim` floats
+  size_t count = 0;
+  size_t dim = 0;
+  search_options opts;
+};
 
 /// Hears of a dataset's commits (dataset::subscribe wraps a callback in one; the
 /// service and indexers may implement it themselves). The notifier sends it one
@@ -141,6 +154,30 @@ using reader_actor = caf::typed_actor<
     /// Committed length of tensor `name`.
     caf::replies_to<length_atom, std::string>::with<uint64_t>>;
 
+/// Keeps one tensor's ANN index current (search/indexer_actor.cpp, behind
+/// serialake::indexer). Detached: an update inserts rows into an HNSW graph and
+/// writes it to disk, for as long as that takes. It is a commit_subscriber of
+/// its dataset, so the writer never waits for it: the notifier merges the
+/// commits that come while it is busy into its next event.
+using indexer_actor = caf::typed_actor<
+    /// A commit (or several merged, or the catch-up sent at start): adds the
+    /// rows of the dataset's last commit the index lacks and saves it, then
+    /// replies true to get the next event. After a failed update it only
+    /// replies (the error is kept for indexer::wait_for_rows).
+    caf::replies_to<notify_atom, commit_event>::with<bool>,
+    /// Its indexer handle went: quits (after the update in progress).
+    caf::reacts_to<close_atom>>;
+
+/// Answers one search over one immutable snapshot, then quits
+/// (search/handle_search.cpp, behind serialake::search on a dataset). Detached
+/// and one per search: a search is CPU-bound for as long as the scan takes, so
+/// each runs on a thread of its own, in parallel with the others and with the
+/// writer, and never on the scheduler's threads that run continuations.
+using searcher_actor = caf::typed_actor<
+    /// Searches the snapshot the actor was spawned with; completes the promise
+    /// with the hits or the error (its errc kept), and quits.
+    caf::reacts_to<search_atom, search_request, reply<search_result>>>;
+
 }  // namespace serialake
 
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::tensor_spec)
@@ -154,3 +191,5 @@ CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::reply<serialake::commit_info>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::reply<std::vector<serialake::commit_info>>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::reply<serialake::snapshot_ptr>)
 CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::reply<std::vector<serialake::tensor_spec>>)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::search_request)
+CAF_ALLOW_UNSAFE_MESSAGE_TYPE(serialake::reply<serialake::search_result>)

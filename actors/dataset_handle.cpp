@@ -77,6 +77,21 @@ void dataset_shared::close(bool report) {
   }
 }
 
+uint64_t dataset_shared::add_subscriber(commit_subscriber who) {
+  static std::atomic<uint64_t> next_id{1};
+  const uint64_t id = next_id.fetch_add(1);
+  call<uint64_t>(subscribe_atom::value, id, std::move(who));
+  return id;
+}
+
+void dataset_shared::remove_subscriber(uint64_t id) {
+  try {
+    caf::anon_send(get(), unsub_atom::value, id);
+  } catch (const error&) {
+    // Closed (or forked): its notifier is gone, and with it the subscriber.
+  }
+}
+
 }  // namespace detail
 
 using detail::append_op;
@@ -138,6 +153,8 @@ detail::dataset_shared& need(const std::shared_ptr<detail::dataset_shared>& s) {
 }
 
 }  // namespace
+
+detail::dataset_shared& detail::dataset_access::shared(const dataset& d) { return need(d.s_); }
 
 const std::string& dataset::path() const { return need(s_).path; }
 bool dataset::read_only() const { return need(s_).read_only; }
@@ -252,15 +269,13 @@ struct subscription::impl {
 };
 
 subscription dataset::subscribe(std::function<void(const commit_event&)> fn) {
-  static std::atomic<uint64_t> next_id{1};
   auto& s = need(s_);
   s.need_local("subscribe()");
   auto i = std::make_shared<subscription::impl>();
   i->sub = std::make_shared<callback_subscriber>();
   i->sub->fn = std::move(fn);
   i->ds = s_;
-  i->id = next_id.fetch_add(1);
-  s.call<uint64_t>(subscribe_atom::value, i->id, spawn_callback_subscriber(*s.sys, i->sub));
+  i->id = s.add_subscriber(spawn_callback_subscriber(*s.sys, i->sub));
   return subscription(std::move(i));
 }
 
@@ -277,13 +292,7 @@ subscription::~subscription() { cancel(); }
 void subscription::cancel() {
   if (!impl_) return;
   impl_->sub->cancel();
-  if (auto s = impl_->ds.lock()) {
-    try {
-      caf::anon_send(s->get(), unsub_atom::value, impl_->id);
-    } catch (const error&) {
-      // Closed (or forked): its notifier is gone, and with it the subscriber.
-    }
-  }
+  if (auto s = impl_->ds.lock()) s->remove_subscriber(impl_->id);
   impl_.reset();
 }
 

@@ -78,6 +78,20 @@ struct dataset_shared {
 
   /// Closes the dataset; with `report`, throws if its last commit failed.
   void close(bool report);
+
+  /// Adds `who` to the dataset's commit subscribers (it hears of every commit
+  /// after this call); returns its id for remove_subscriber.
+  uint64_t add_subscriber(commit_subscriber who);
+  /// Drops subscriber `id`; nothing if the dataset is closed (its notifier,
+  /// and with it the subscriber, is gone).
+  void remove_subscriber(uint64_t id);
+};
+
+/// The shared state behind a dataset handle, for serialake's own layers that
+/// run actors of their own on a dataset (the indexer, the handle's search).
+struct dataset_access {
+  /// What `d` shares with its copies; throws invalid_argument if `d` is empty.
+  static dataset_shared& shared(const dataset& d);
 };
 
 /// The engine's internals.

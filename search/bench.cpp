@@ -1,13 +1,16 @@
 // serialake-search-bench: exact search against FAISS's flat indexes, and the ANN
 // candidates (hnswlib HNSW, FAISS IVF-Flat) on the same seeded clustered data.
 //
-//   serialake-search-bench [--n 100000] [--d 384] [--dir /tmp] [--ann] [--reps 3]
+//   serialake-search-bench [--n 100000] [--d 384] [--dir /tmp] [--ann] [--appends] [--reps 3]
 //
 // Data: 1,000 centroids (N(0,1)/sqrt(d)) plus noise (0.5 * N(0,1)/sqrt(d)), seeded;
 // queries come from the same distribution. The rows are written to a dataset
 // (buffered, one commit) and searched through a snapshot, so our figures
 // include reading them through snapshot::scan with checksums, from the page
 // cache; FAISS searches them in memory. Prints markdown table rows.
+// --appends: instead of the above, append throughput into that dataset through
+// the handle, alone and while threads search it through the handle's search
+// (serialake/handle_search.hpp).
 
 #include <faiss/IndexFlat.h>
 #include <faiss/IndexIVFFlat.h>
@@ -27,8 +30,11 @@
 
 #include <unistd.h>
 
+#include <atomic>
+
 #include "core/store.hpp"
 #include "search/kernels.hpp"
+#include "serialake/handle_search.hpp"
 #include "serialake/search.hpp"
 
 using namespace serialake;
@@ -40,6 +46,8 @@ struct config {
   size_t n = 100000, d = 384, nq = 256;
   std::string dir = "/tmp";
   bool ann = false;
+  bool appends = false;
+  size_t append_rows = 200000;
   int reps = 3;
 };
 
@@ -84,6 +92,76 @@ double recall_at_10(const std::vector<std::set<int64_t>>& truth, const std::vect
   return double(found) / (10.0 * truth.size());
 }
 
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// Append throughput through the dataset handle (buffered, one thread, rows of
+// the data set's vectors, then a flush) alone and while 1 or 2 threads run
+// exact searches (k=10, one query each) of the latest commit through the
+// handle's search, run after run in turn so drift hits each alike. The
+// dataset grows by append_rows per run; the searches keep to the first n rows
+// (a row filter), so that each costs the same in every run. After each run,
+// the same searchers for a second with no appends: their rate alone.
+void append_figures(const config& c, const std::string& path, const std::vector<float>& data,
+                    const std::vector<float>& queries) {
+  engine eng;
+  auto ds = eng.open(path);
+  const uint64_t shape[1] = {c.d};
+  auto append_run = [&] {
+    auto t = clk::now();
+    for (size_t i = 0; i < c.append_rows; ++i)
+      ds.append("emb", sample_view{dtype::float32, shape, 1, data.data() + (i % c.n) * c.d, c.d * sizeof(float)});
+    ds.flush();
+    return c.append_rows / seconds_since(t);
+  };
+  search_options o;
+  o.k = 10;
+  o.metric = metric::ip;
+  o.exact = true;
+  o.filter.rows = std::make_pair(uint64_t(0), uint64_t(c.n));
+  const int modes[] = {0, 1, 2};
+  // Runs `searchers` threads searching until `work` returns; its result, and
+  // the searches per second meanwhile.
+  auto with_searchers = [&](int searchers, const std::function<double()>& work) {
+    std::atomic<bool> stop{false};
+    std::atomic<size_t> done{0};
+    std::vector<std::thread> th;
+    for (int s = 0; s < searchers; ++s)
+      th.emplace_back([&, s] {
+        for (size_t q = size_t(s); !stop; q = (q + 1) % c.nq) {
+          search(ds, "emb", query_batch{queries.data() + q * c.d, 1, c.d}, o).get();
+          ++done;
+        }
+      });
+    auto t = clk::now();
+    const double r = work();
+    const double per_s = done / seconds_since(t);
+    stop = true;
+    for (auto& x : th) x.join();
+    return std::make_pair(r, per_s);
+  };
+  std::vector<double> rate[3], qps[3], alone[3];
+  for (int r = 0; r < c.reps; ++r)
+    for (int searchers : modes) {
+      auto [appends, searches] = with_searchers(searchers, append_run);
+      rate[searchers].push_back(appends);
+      qps[searchers].push_back(searches);
+      alone[searchers].push_back(with_searchers(searchers, [] {
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        return 0.0;
+      }).second);
+    }
+  std::printf("\n| searches running (threads) | appends/s (%zu rows of %zu floats, then flush) | vs none | "
+              "searches/s meanwhile | searches/s without appends |\n|---|---|---|---|---|\n",
+              c.append_rows, c.d);
+  for (int searchers : modes)
+    std::printf("| %d | %.0f | %.2f | %.1f | %.1f |\n", searchers, median(rate[searchers]),
+                median(rate[searchers]) / median(rate[0]), median(qps[searchers]), median(alone[searchers]));
+  std::fflush(stdout);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -95,6 +173,7 @@ int main(int argc, char** argv) {
     else if (a == "--d") c.d = std::stoul(next());
     else if (a == "--dir") c.dir = next();
     else if (a == "--ann") c.ann = true;
+    else if (a == "--appends") c.appends = true;
     else if (a == "--reps") c.reps = std::stoi(next());
     else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 64; }
   }
@@ -126,6 +205,11 @@ int main(int argc, char** argv) {
     st->commit();
   }
   std::printf("# wrote the dataset in %.1f s\n", seconds_since(t0));
+  if (c.appends) {
+    append_figures(c, path, data, queries);
+    std::filesystem::remove_all(path);
+    return 0;
+  }
   open_options oo;
   oo.read_only = true;
   auto st = store::open(path, oo);

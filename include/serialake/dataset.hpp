@@ -37,6 +37,7 @@ namespace detail {
 struct append_op;
 class ingest_queue;
 struct dataset_shared;
+struct dataset_access;
 struct engine_access;
 }  // namespace detail
 
@@ -154,6 +155,7 @@ class dataset {
 
  private:
   friend class engine;
+  friend struct detail::dataset_access;  // serialake's own layers: actors/dataset_shared.hpp
   append_future push(detail::append_op* op);
   std::shared_ptr<detail::dataset_shared> s_;
 };
@@ -194,7 +196,7 @@ class engine {
   dataset open(const std::string& path, const dataset_options& opts = {});
 
  private:
-  friend struct detail::engine_access;  // serialake's own layers: actors/engine_access.hpp
+  friend struct detail::engine_access;  // serialake's own layers: actors/dataset_shared.hpp
   struct impl;
   std::unique_ptr<impl> impl_;
 };

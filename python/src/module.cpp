@@ -8,6 +8,7 @@
 #include "engine_slot.hpp"
 #include "errors.hpp"
 #include "py_dataset.hpp"
+#include "py_search.hpp"
 #include "py_tensor.hpp"
 
 namespace py = pybind11;
@@ -60,6 +61,14 @@ py::object attr_tensor(const std::shared_ptr<dataset_state>& ds, const std::stri
   }
 }
 
+constexpr const char* search_doc =
+  "Top-k rows of an embedding tensor (float32 [d]) for queries (array-like [q, d], or [d]): "
+  "a tuple (indices int64, scores float32), each [q, k] (or [k]), best first; ties by index. "
+  "metric: 'cos' or 'ip' (higher is better) or 'l2' (squared distance, lower is better). "
+  "exact=True scans every row even if the tensor has an index of this metric. rows=(first, last) "
+  "and where={int_tensor: [values]} filter (and always scan). A query short of k hits is padded "
+  "with index -1, score NaN. Runs without the GIL.";
+
 /// serialake.lock and unlock: the URI's backend, else the lock file's.
 std::shared_ptr<lock_backend> lock_helper_backend(const std::optional<std::string>& uri) {
   auto b = backend_for(uri);
@@ -92,7 +101,14 @@ PYBIND11_MODULE(_serialake, m) {
         out.append(py::dict(py::arg("tensor") = p.tensor, py::arg("index") = p.index, py::arg("file") = p.file,
                             py::arg("message") = p.message));
       return out;
-    }, "Re-reads every sample and checks its checksum; a list of problems (dicts), empty if none.");
+    }, "Re-reads every sample and checks its checksum; a list of problems (dicts), empty if none.")
+    .def("search", [](const snapshot_ref& s, const std::string& tensor, py::handle queries, size_t k,
+                      const std::string& metric, bool exact, unsigned threads,
+                      std::optional<std::pair<uint64_t, uint64_t>> rows, std::optional<py::dict> where) {
+      return search_snapshot(s.snap, tensor, queries, k, metric, exact, threads, rows, std::move(where));
+    }, py::arg("tensor"), py::arg("queries"), py::arg("k") = 10, py::arg("metric") = "cos",
+       py::arg("exact") = false, py::arg("threads") = 1, py::arg("rows") = py::none(),
+       py::arg("where") = py::none(), search_doc);
 
   using ds_ptr = std::shared_ptr<dataset_state>;
   py::class_<dataset_state, ds_ptr>(m, "Dataset", "An open dataset (serialake.open). Thread-safe.")
@@ -155,6 +171,39 @@ PYBIND11_MODULE(_serialake, m) {
       py::gil_scoped_release nogil;
       return snapshot_ref{d->current()};
     }, "The last commit (a writer's appends flushed first) as an immutable Snapshot.")
+    .def("search", [](const ds_ptr& d, const std::string& tensor, py::handle queries, size_t k,
+                      const std::string& metric, bool exact, unsigned threads,
+                      std::optional<std::pair<uint64_t, uint64_t>> rows, std::optional<py::dict> where) {
+      std::shared_ptr<const snapshot> snap;
+      {
+        py::gil_scoped_release nogil;
+        snap = d->current();
+      }
+      return search_snapshot(snap, tensor, queries, k, metric, exact, threads, rows, std::move(where));
+    }, py::arg("tensor"), py::arg("queries"), py::arg("k") = 10, py::arg("metric") = "cos",
+       py::arg("exact") = false, py::arg("threads") = 1, py::arg("rows") = py::none(),
+       py::arg("where") = py::none(), search_doc)
+    .def("create_index", [](const ds_ptr& d, const std::string& tensor, const std::string& metric, size_t links,
+                            size_t ef_construction, size_t ef_search, unsigned threads) {
+      std::shared_ptr<const snapshot> snap;
+      {
+        py::gil_scoped_release nogil;
+        snap = d->current();
+      }
+      return create_index_py(snap, tensor, metric, links, ef_construction, ef_search, threads);
+    }, py::arg("tensor"), py::arg("metric") = "cos", py::arg("m") = 16, py::arg("ef_construction") = 200,
+       py::arg("ef_search") = 64, py::arg("threads") = 2,
+       "Builds (or rebuilds) the tensor's ANN index (HNSW) from the last commit, under the dataset "
+       "directory; searches of this metric then use it. Returns {metric, rows, version}. Rows "
+       "committed later are scanned by searches until update_index adds them.")
+    .def("update_index", [](const ds_ptr& d, const std::string& tensor) {
+      index_info info;
+      {
+        py::gil_scoped_release nogil;
+        info = update_index(*d->current(), tensor);
+      }
+      return index_dict(info);
+    }, py::arg("tensor"), "Adds the rows committed since to the tensor's index (NotFoundError if it has none).")
     .def("close", &dataset_state::close, "Commits what is pending and releases the dataset and its lock.")
     .def("__enter__", [](const ds_ptr& d) { return d; })
     .def("__exit__", [](const ds_ptr& d, py::object type, py::object, py::object) {

@@ -8,23 +8,10 @@
 #include "serialake/dataset.hpp"
 #include "serialake/indexer.hpp"
 #include "serialake/search.hpp"
-#include "tests/temp_dir.hpp"
+#include "tests/search/search_fixture.hpp"
 
 using namespace serialake;
 using namespace serialake::test;
-
-namespace {
-
-// A new dataset in `dir` with one tensor "emb" of float32 [d].
-dataset embedding_dataset(engine& eng, const temp_dir& dir, size_t d) {
-  dataset_options opts;
-  opts.create = true;
-  auto ds = eng.open(dir.path() + "/ds", opts);
-  ds.create_tensor({"emb", dtype::float32, "embedding", shape_t{d}});
-  return ds;
-}
-
-}  // namespace
 
 // Commit c holds `per` rows, all equal to the vector (c+1, ..., c+1), so for
 // the query (1, ..., 1) under ip the newest commit's rows score highest, and a
@@ -38,17 +25,8 @@ TEST_CASE("a search during concurrent appends sees whole commits only", "[search
   const size_t d = 16, per = 50, commits = 60;
   auto ds = embedding_dataset(eng, dir, d);
   std::atomic<bool> done{false};
-  std::thread writer([&] {
-    for (size_t c = 0; c < commits; ++c) {
-      std::vector<sample> batch(per, sample::of(dtype::float32, std::vector<float>(d, float(c + 1)), {d}));
-      ds.append_batch("emb", std::move(batch));
-      ds.flush();
-    }
-    done = true;
-  });
-  search_options o;
-  o.metric = metric::ip;
-  o.k = 2 * per;
+  std::thread writer = commit_writer(ds, commits, per, d, done);
+  search_options o = whole_commit_search(per);
   o.threads = 2;
   size_t searches = 0, nonempty = 0;
   const std::vector<std::vector<float>> q{std::vector<float>(d, 1.0f)};
@@ -66,8 +44,7 @@ TEST_CASE("a search during concurrent appends sees whole commits only", "[search
       REQUIRE(hits[i].index < n);
       // The first `per` hits are exactly the newest commit's rows, in index
       // order; the next ones the commit before it.
-      const uint64_t want = i < per ? newest * per + i : (newest - 1) * per + (i - per);
-      REQUIRE(hits[i].index == want);
+      REQUIRE(hits[i].index == whole_commit_hit(i, newest, per));
       REQUIRE(hits[i].score == float(d * (hits[i].index / per + 1)));
     }
   }

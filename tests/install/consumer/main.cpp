@@ -1,5 +1,7 @@
 // A program embedding serialake through the installed package: threads append,
-// continuations count them, a snapshot reads them back in bulk.
+// continuations count them, a snapshot reads them back in bulk, and the
+// handle's search finds a vector.
+#include <serialake/handle_search.hpp>
 #include <serialake/lock_services.hpp>
 #include <serialake/remote.hpp>
 #include <serialake/serialake.hpp>
@@ -61,5 +63,17 @@ int main(int argc, char** argv) {
   uint64_t want = 0;
   for (int t = 0; t < 4; ++t)
     for (int i = 0; i < 250; ++i) want += static_cast<uint64_t>(t * 1000 + i);
-  return n == 1000 && sum == want ? 0 : 1;
+  if (n != 1000 || sum != want) return 1;
+  // Search links from the installed tree: the nearest of three vectors.
+  ds.create_tensor({"emb", serialake::dtype::float32, "embedding", serialake::shape_t{2}});
+  for (float x : {0.0f, 5.0f, 9.0f})
+    ds.append("emb", serialake::sample::of(serialake::dtype::float32, std::vector<float>{x, 1.0f}, {2}));
+  ds.flush();
+  const float q[2] = {4.5f, 1.0f};
+  serialake::search_options so;
+  so.k = 1;
+  so.metric = serialake::metric::l2;
+  auto r = serialake::search(ds, "emb", {q, 1, 2}, so).get();
+  std::printf("consumer: nearest row %llu\n", static_cast<unsigned long long>(r.hits.at(0).at(0).index));
+  return r.hits[0][0].index == 1 ? 0 : 5;
 }
