@@ -12,6 +12,7 @@
 
 #include "actors/backend.hpp"
 #include "serialake/dataset.hpp"
+#include "serialake/handle_search.hpp"
 #include "serialake/remote.hpp"
 #include "tests/expect_code.hpp"
 #include "tests/service/server_fixture.hpp"
@@ -180,6 +181,7 @@ TEST_CASE("engine::open of a URI: its errors carry their errc, unserved calls th
   CHECK(expect_code(errc::invalid_argument, [&] { ds.snapshot_async(); }));
   CHECK(expect_code(errc::invalid_argument, [&] { ds.refresh(); }));
   CHECK(expect_code(errc::invalid_argument, [&] { ds.subscribe([](const commit_event&) {}); }));
+  CHECK(expect_code(errc::invalid_argument, [&] { search(ds, "id", query_batch{}); }));
   // A bad append fails alone, with the server's errc.
   CHECK(expect_code(errc::schema_mismatch, [&] { ds.append("id", sample::of_text("not a number")).get(); }));
   CHECK(ds.append_row(make_row(7)).get() == 0);
