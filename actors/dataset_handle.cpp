@@ -19,30 +19,58 @@ dataset_actor dataset_shared::get() {
   return actor;
 }
 
+std::shared_ptr<dataset_backend> dataset_shared::remote_backend() {
+  if (!remote) return nullptr;
+  check_not_forked(forks, "this dataset");
+  std::lock_guard<std::mutex> g(mtx);
+  if (!backend) throw error(errc::closed, "dataset " + path + " is closed");
+  return backend;
+}
+
+void dataset_shared::need_local(const char* call) const {
+  if (remote)
+    throw error(errc::invalid_argument, std::string(call) + " is not served for a remote dataset (" + path +
+                                            "): a remote dataset appends, flushes, commits, and lists its log "
+                                            "and tensors; read it with remote_dataset::read or `serialake cat`");
+}
+
 void dataset_shared::close(bool report) {
   if (fork_generation() != forks) {
-    // A forked child: the actors are in the parent. Leak the handles rather
-    // than touch them (see dataset_shared.hpp).
+    // A forked child: the actors (or the remote client's threads) are in the
+    // parent. Leak the handles rather than touch them (see dataset_shared.hpp).
     new dataset_actor(std::move(actor));
     new std::shared_ptr<callback_runner>(std::move(runner));
+    new std::shared_ptr<dataset_backend>(std::move(backend));
     return;
   }
-  dataset_actor a;
-  {
-    std::lock_guard<std::mutex> g(mtx);
-    a = std::move(actor);
-    actor = nullptr;
-  }
-  if (!a) return;
-  future<ack> done = ask<ack>(a, close_atom::value);
-  a = nullptr;
-  struct close_runner {  // after the actor's last completions, even if close failed
-    callback_runner* r;
+  struct close_runner {  // after the last completions, even if close failed
+    callback_runner* r = nullptr;
     ~close_runner() {
       if (r) r->close();
     }
-  } guard{runner.get()};
+  } guard;
   try {
+    if (remote) {
+      std::shared_ptr<dataset_backend> b;
+      {
+        std::lock_guard<std::mutex> g(mtx);
+        b.swap(backend);
+      }
+      if (!b) return;
+      guard.r = runner.get();
+      b->close();
+      return;
+    }
+    dataset_actor a;
+    {
+      std::lock_guard<std::mutex> g(mtx);
+      a = std::move(actor);
+      actor = nullptr;
+    }
+    if (!a) return;
+    future<ack> done = ask<ack>(a, close_atom::value);
+    a = nullptr;
+    guard.r = runner.get();
     done.get();
   } catch (const error&) {
     if (report) throw;
@@ -188,32 +216,45 @@ append_future dataset::append_batch(std::string tensor, std::vector<sample> samp
   return push(op);
 }
 
-void dataset::create_tensor(const tensor_spec& spec) { need(s_).call<ack>(create_atom::value, spec); }
+void dataset::create_tensor(const tensor_spec& spec) {
+  if (auto b = need(s_).remote_backend()) return b->create_tensor(spec);
+  need(s_).call<ack>(create_atom::value, spec);
+}
 
 commit_info dataset::flush() { return flush_async().get(); }
 
 commit_info dataset::commit(const std::string& message) { return commit_async(message).get(); }
 
 future<commit_info> dataset::flush_async() {
+  if (auto b = need(s_).remote_backend()) return b->commit({});
   return need(s_).call_async<commit_info>(commit_atom::value, std::string{});
 }
 
 future<commit_info> dataset::commit_async(const std::string& message) {
   if (message.empty()) throw error(errc::invalid_argument, "a commit message must not be empty");
+  if (auto b = need(s_).remote_backend()) return b->commit(message);
   return need(s_).call_async<commit_info>(commit_atom::value, message);
 }
 
 std::vector<commit_info> dataset::log(bool all) {
+  if (auto b = need(s_).remote_backend()) return b->log(all);
   return need(s_).call<std::vector<commit_info>>(log_atom::value, all);
 }
 
 std::shared_ptr<const serialake::snapshot> dataset::snapshot() { return snapshot_async().get(); }
 
-future<snapshot_ptr> dataset::snapshot_async() { return need(s_).call_async<snapshot_ptr>(snapshot_atom::value); }
+future<snapshot_ptr> dataset::snapshot_async() {
+  need(s_).need_local("snapshot()");
+  return need(s_).call_async<snapshot_ptr>(snapshot_atom::value);
+}
 
-bool dataset::refresh() { return need(s_).call<bool>(refresh_atom::value); }
+bool dataset::refresh() {
+  need(s_).need_local("refresh()");
+  return need(s_).call<bool>(refresh_atom::value);
+}
 
 std::vector<tensor_spec> dataset::tensors() {
+  if (auto b = need(s_).remote_backend()) return b->tensors();
   return need(s_).call<std::vector<tensor_spec>>(tensors_atom::value);
 }
 
@@ -229,6 +270,7 @@ struct subscription::impl {
 
 subscription dataset::subscribe(std::function<void(const commit_event&)> fn) {
   auto& s = need(s_);
+  s.need_local("subscribe()");
   auto i = std::make_shared<subscription::impl>();
   i->sub = std::make_shared<callback_subscriber>();
   i->sub->fn = std::move(fn);

@@ -18,6 +18,7 @@
 #include <mutex>
 #include <string>
 
+#include "actors/backend.hpp"
 #include "actors/callbacks.hpp"
 #include "actors/dataset_actor.hpp"
 #include "actors/fork.hpp"
@@ -37,12 +38,23 @@ struct dataset_shared {
   uint64_t forks = fork_generation();
   std::mutex mtx;
   dataset_actor actor;  // guarded by mtx; reset on close (no handle may outlive the system)
+  // A dataset served elsewhere (actors/backend.hpp): `remote` is set, and so
+  // is `backend` (guarded by mtx) until close; `actor` stays null.
+  bool remote = false;
+  std::shared_ptr<dataset_backend> backend;
 
   ~dataset_shared();
 
   /// The dataset actor; throws closed if the dataset is closed, or if this
   /// process is a child forked after it was opened.
   dataset_actor get();
+
+  /// The backend of a remote dataset, or null for a local one; throws closed
+  /// if the remote dataset is closed, or if this process is a forked child.
+  std::shared_ptr<dataset_backend> remote_backend();
+  /// Throws invalid_argument naming `call` if the dataset is remote (a call
+  /// that only a local dataset serves).
+  void need_local(const char* call) const;
 
   /// Sends `xs...` plus a promise to `a`; returns the future it completes
   /// (continuations on this dataset's callback actor).

@@ -98,49 +98,46 @@ const char* conflicting_option(const dataset_options& a, const dataset_options& 
   return nullptr;
 }
 
-}  // namespace
+// A path of the form scheme://...: a dataset served elsewhere (actors/backend.hpp).
+bool is_uri(const std::string& path) {
+  const size_t sep = path.find("://");
+  return sep != std::string::npos && sep > 0 && path.find('/') > sep;
+}
 
-dataset engine::open(const std::string& path, const dataset_options& opts) {
-  detail::check_not_forked(impl_->forks, "this engine");
-  const bool ro = opts.read_only || opts.version.has_value();
-  if (opts.queue_bytes == 0) throw error(errc::invalid_argument, "queue_bytes must be positive");
-  // Create first, so the registry key is the canonical path of what exists.
-  if (opts.create && !ro && !io::exists(path + "/" + format::schema_file)) {
-    try {
-      store::initialize(path);  // atomic; opened below under the lock
-    } catch (const error& e) {
-      // Lost a race with another creator: open theirs. Anything else that
-      // exists there is not ours to open.
-      if (e.code() != errc::already_exists || !io::exists(path + "/" + format::schema_file)) throw;
-    }
+std::shared_ptr<detail::dataset_shared> open_remote(caf::actor_system& sys, const std::string& uri,
+                                                    const dataset_options& opts, bool ro) {
+  detail::backend_factory make = detail::backend_for(uri);
+  if (!make)
+    throw error(errc::invalid_argument, "no client for the URI " + uri +
+                                            " in this program: serialake:// datasets need the library "
+                                            "serialake_remote and a call to serialake::enable_remote()");
+  auto shared = std::make_shared<detail::dataset_shared>();
+  shared->path = uri;
+  shared->read_only = ro;
+  shared->opts = opts;
+  shared->remote = true;
+  // Every push to an empty queue wakes the sender (no batching delay: a batch
+  // is whatever queued while the previous one was on its way); waiters never
+  // spin: the answer is a network round trip away, and the server may need the core.
+  shared->queue = std::make_shared<detail::ingest_queue>(opts.queue_bytes, opts.queue_timeout, 0,
+                                                         std::chrono::nanoseconds(0));
+  shared->sys = &sys;
+  shared->runner = std::make_shared<callback_runner>(sys, uri);
+  detail::backend_context ctx;
+  ctx.queue = shared->queue;
+  ctx.post_all = [r = shared->runner](std::vector<std::function<void()>> fns) { r->post_all(std::move(fns)); };
+  ctx.runner = shared->runner;
+  try {
+    shared->backend = make(uri, opts, std::move(ctx));
+  } catch (...) {
+    shared->runner->close();
+    throw;
   }
-  const std::string canon = canonical(path);
-  const std::string key = registry_key(canon, ro, opts.version);
-  std::shared_ptr<std::mutex> opening;
-  {
-    std::lock_guard<std::mutex> g(impl_->mtx);
-    opening = impl_->registry[key].opening;
-  }
-  // Held through the lock wait and the log replay below: opens of this key
-  // wait for each other (the second then finds the first's dataset); opens of
-  // other keys do not.
-  std::lock_guard<std::mutex> og(*opening);
-  std::shared_ptr<detail::dataset_shared> existing;
-  {
-    std::lock_guard<std::mutex> g(impl_->mtx);
-    existing = impl_->registry[key].open.lock();
-  }
-  if (existing) {
-    std::lock_guard<std::mutex> sg(existing->mtx);
-    if (existing->actor) {
-      if (const char* o = conflicting_option(existing->opts, opts, ro))
-        throw error(errc::invalid_argument, "dataset " + canon + " is already open in this engine with another " +
-                                                o + "; open it with the same options, or close it first");
-      dataset d;
-      d.s_ = std::move(existing);
-      return d;
-    }
-  }
+  return shared;
+}
+
+std::shared_ptr<detail::dataset_shared> open_local(caf::actor_system& sys, const std::string& path,
+                                                   const std::string& canon, const dataset_options& opts, bool ro) {
   // A writer takes the lock before it reads anything: recovery must not race
   // another writer. The store is opened (re-opened, after a create) under it.
   std::shared_ptr<dataset_lock> lock;
@@ -181,20 +178,69 @@ dataset engine::open(const std::string& path, const dataset_options& opts) {
                        ? 0
                        : std::min(opts.policy.drain_bytes, opts.queue_bytes / 4);
   shared->queue = std::make_shared<detail::ingest_queue>(opts.queue_bytes, opts.queue_timeout, batch);
-  shared->sys = impl_->sys.get();
-  shared->runner = std::make_shared<callback_runner>(*impl_->sys, canon);
+  shared->sys = &sys;
+  shared->runner = std::make_shared<callback_runner>(sys, canon);
   dataset_init init;
   init.writer = std::make_shared<dataset_writer>(std::move(st), shared->queue, opts.policy);
   init.writer->set_runner([r = shared->runner](std::vector<std::function<void()>> fns) { r->post_all(std::move(fns)); });
   init.lock = lock;
   init.heartbeat = opts.lock_heartbeat;
-  shared->actor = impl_->sys->spawn<caf::detached>(dataset_actor_impl, std::move(init));
+  shared->actor = sys.spawn<caf::detached>(dataset_actor_impl, std::move(init));
   // Weak: the queue lives in the actor's state, and must not keep the actor alive.
   auto weak = caf::actor_cast<caf::weak_actor_ptr>(shared->actor);
   shared->queue->set_waker([weak] {
     if (auto a = caf::actor_cast<caf::strong_actor_ptr>(weak))
       caf::anon_send(caf::actor_cast<dataset_actor>(a), wake_atom::value);
   });
+  return shared;
+}
+
+}  // namespace
+
+dataset engine::open(const std::string& path, const dataset_options& opts) {
+  detail::check_not_forked(impl_->forks, "this engine");
+  const bool ro = opts.read_only || opts.version.has_value();
+  if (opts.queue_bytes == 0) throw error(errc::invalid_argument, "queue_bytes must be positive");
+  const bool uri = is_uri(path);
+  // Create first, so the registry key is the canonical path of what exists.
+  if (!uri && opts.create && !ro && !io::exists(path + "/" + format::schema_file)) {
+    try {
+      store::initialize(path);  // atomic; opened below under the lock
+    } catch (const error& e) {
+      // Lost a race with another creator: open theirs. Anything else that
+      // exists there is not ours to open.
+      if (e.code() != errc::already_exists || !io::exists(path + "/" + format::schema_file)) throw;
+    }
+  }
+  const std::string canon = uri ? path : canonical(path);
+  const std::string key = registry_key(canon, ro, opts.version);
+  std::shared_ptr<std::mutex> opening;
+  {
+    std::lock_guard<std::mutex> g(impl_->mtx);
+    opening = impl_->registry[key].opening;
+  }
+  // Held through the lock wait and the log replay below: opens of this key
+  // wait for each other (the second then finds the first's dataset); opens of
+  // other keys do not.
+  std::lock_guard<std::mutex> og(*opening);
+  std::shared_ptr<detail::dataset_shared> existing;
+  {
+    std::lock_guard<std::mutex> g(impl_->mtx);
+    existing = impl_->registry[key].open.lock();
+  }
+  if (existing) {
+    std::lock_guard<std::mutex> sg(existing->mtx);
+    if (existing->actor || existing->backend) {
+      if (const char* o = conflicting_option(existing->opts, opts, ro))
+        throw error(errc::invalid_argument, "dataset " + canon + " is already open in this engine with another " +
+                                                o + "; open it with the same options, or close it first");
+      dataset d;
+      d.s_ = std::move(existing);
+      return d;
+    }
+  }
+  std::shared_ptr<detail::dataset_shared> shared =
+      uri ? open_remote(*impl_->sys, canon, opts, ro) : open_local(*impl_->sys, path, canon, opts, ro);
   {
     std::lock_guard<std::mutex> g(impl_->mtx);
     impl_->registry[key].open = shared;

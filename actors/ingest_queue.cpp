@@ -40,6 +40,19 @@ uint64_t op_bytes(const append_op& op) noexcept {
   return n;
 }
 
+void complete_op(append_op* op, const error* e, std::vector<std::function<void()>>& thens) {
+  // The future still holds the op: drop the sample bytes now (emplace: a string
+  // assigned from an empty one keeps its buffer), or a program that keeps its
+  // futures would keep every sample too. Ops whose future is gone keep their
+  // buffers for their producer's next append.
+  if (op->refs.load(std::memory_order_acquire) > 1) op->payload.emplace<sample>();
+  if (e) op->err = std::make_unique<error>(*e);
+  op->state.store(e ? append_op::failed : append_op::done, std::memory_order_release);
+  if (op->then_state.exchange(append_op::completed, std::memory_order_acq_rel) == append_op::then_set)
+    thens.push_back(std::move(op->then));
+  op->release();
+}
+
 ingest_queue::ingest_queue(uint64_t bound, std::optional<std::chrono::milliseconds> timeout,
                            uint64_t batch_bytes, std::chrono::nanoseconds spin_limit)
   : bound_(bound), batch_bytes_(batch_bytes), timeout_(timeout), spin_limit_(spin_limit),

@@ -86,6 +86,13 @@ struct append_op {
 /// queue bound limits, so that the bound is a bound on memory.
 uint64_t op_bytes(const append_op& op) noexcept;
 
+/// Completes `op` (its index set by the caller) with `e` (null: success):
+/// publishes the result, drops the payload its future still holds, moves its
+/// continuation (if then() came first) into `thens`, and drops the queue side's
+/// reference. The caller then calls ingest_queue::notify_done and runs `thens`.
+/// Used by whatever drains the queue (the dataset writer, a remote backend).
+void complete_op(append_op* op, const error* e, std::vector<std::function<void()>>& thens);
+
 /// See the protocol above. Thread-safe.
 class ingest_queue {
  public:

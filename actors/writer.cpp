@@ -48,18 +48,7 @@ uint64_t dataset_writer::apply(append_op& op) {
   throw error(errc::internal, "unknown append kind");
 }
 
-void dataset_writer::finish(append_op* op, const error* e) {
-  // The future still holds the op: drop the sample bytes now (emplace: a string
-  // assigned from an empty one keeps its buffer), or a program that keeps its
-  // futures would keep every sample too. Ops whose future is gone keep their
-  // buffers for their producer's next append.
-  if (op->refs.load(std::memory_order_acquire) > 1) op->payload.emplace<sample>();
-  if (e) op->err = std::make_unique<error>(*e);
-  op->state.store(e ? append_op::failed : append_op::done, std::memory_order_release);
-  if (op->then_state.exchange(append_op::completed, std::memory_order_acq_rel) == append_op::then_set)
-    thens_.push_back(std::move(op->then));
-  op->release();
-}
+void dataset_writer::finish(append_op* op, const error* e) { detail::complete_op(op, e, thens_); }
 
 void dataset_writer::publish() {
   queue_->notify_done();

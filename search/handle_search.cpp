@@ -72,6 +72,7 @@ future<search_result> promised(detail::dataset_shared& s, reply<search_result>& 
 future<search_result> search(const dataset& ds, std::shared_ptr<const snapshot> snap, std::string tensor,
                              const query_batch& queries, const search_options& opts) {
   auto& s = detail::dataset_access::shared(ds);
+  s.need_local("search()");  // a served dataset searches on its server: remote_dataset::search
   s.get();  // closed, or forked: fail now (the actor system may be gone)
   if (!snap) throw error(errc::invalid_argument, "search of tensor '" + tensor + "' on a null snapshot");
   auto r = make_request(std::move(tensor), queries, opts);
@@ -84,6 +85,7 @@ future<search_result> search(const dataset& ds, std::shared_ptr<const snapshot> 
 future<search_result> search(const dataset& ds, std::string tensor, const query_batch& queries,
                              const search_options& opts) {
   auto& s = detail::dataset_access::shared(ds);
+  s.need_local("search()");
   s.get();
   auto r = make_request(std::move(tensor), queries, opts);
   reply<search_result> p;

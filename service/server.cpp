@@ -78,6 +78,32 @@ class service_impl final : public v1::Serialake::CallbackService {
     });
   }
 
+  grpc::ServerUnaryReactor* CreateTensor(grpc::CallbackServerContext* ctx, const v1::CreateTensorRequest* req,
+                                         v1::CreateReply*) override {
+    return unary(ctx, [&] { reg_.get(req->name()).create_tensor(from_proto(req->tensor())); });
+  }
+
+  // Reads the whole dataset on the callback thread, which it holds that long
+  // (an operator's occasional check, not a request path).
+  grpc::ServerUnaryReactor* Verify(grpc::CallbackServerContext* ctx, const v1::DatasetRef* req,
+                                   v1::VerifyReply* rep) override {
+    return unary(ctx, [&] {
+      auto snap = reg_.get(req->name()).snapshot();
+      rep->set_version(snap->version());
+      rep->set_tensors(snap->tensors().size());
+      uint64_t samples = 0;
+      for (auto& t : snap->tensors()) samples += snap->length(t.name);
+      rep->set_samples(samples);
+      for (auto& p : snap->verify()) {
+        auto* out = rep->add_problems();
+        out->set_tensor(p.tensor);
+        out->set_index(p.index);
+        out->set_file(p.file);
+        out->set_message(p.message);
+      }
+    });
+  }
+
   grpc::ServerBidiReactor<v1::AppendRequest, v1::AppendReply>* Append(
       grpc::CallbackServerContext* ctx) override {
     if (!authorized(*ctx))

@@ -18,6 +18,7 @@
 #include "serialake/dataset.hpp"
 #include "core/clock.hpp"
 #include "serialake/error.hpp"
+#include "serialake/remote.hpp"
 #include "serialake/types.hpp"
 
 namespace serialake {
@@ -59,18 +60,21 @@ lock_settings lock_wait(const std::string& path, double lock_timeout_seconds);
 /// SERIALAKE_LOCK environment variable if set and not empty, else the file lock.
 /// usage_error naming the option or variable if the URI is malformed.
 std::shared_ptr<lock_backend> chosen_lock(const std::string& lock_uri);
-/// The same as dataset options of a command that writes, locking with
-/// chosen_lock(lock_uri).
-dataset_options writer_options(const std::string& path, double lock_timeout_seconds,
-                               const std::string& lock_uri);
-
 /// How a command reaches a server when its PATH is a serialake:// URI.
 struct remote_args {
   std::string token_file;  ///< "" : the SERIALAKE_TOKEN environment variable, if set
   std::string tls_ca;      ///< PEM file of the server's CA: TLS
 };
-/// The client options `r` stands for (the token read from its file or the environment).
+/// The client options of a command given a serialake:// PATH: the token of
+/// --token-file (else SERIALAKE_TOKEN), --tls-ca.
 remote_options client_options(const remote_args& r);
+
+/// The dataset options of a command that writes to `path`: for a directory,
+/// lock_wait's settings, locking with chosen_lock(lock_uri); for a
+/// serialake:// URI, reaching the server as `r` says (the server holds the
+/// lock: usage_error if `lock_uri` or a lock timeout is given).
+dataset_options writer_options(const std::string& path, double lock_timeout_seconds,
+                               const std::string& lock_uri, const remote_args& r = {});
 
 struct create_args {
   std::string path;
@@ -124,6 +128,7 @@ int run_info(const info_args& a);
 
 struct verify_args {
   std::string path;
+  remote_args remote;
   std::optional<uint64_t> version;
 };
 /// `serialake verify`: every checksum; exit 65 if anything is wrong.
@@ -167,14 +172,18 @@ struct repair_args {
 /// the damage, moves the rest into `<dataset>/damaged-<time>/`, says what was lost.
 int run_repair(const repair_args& a);
 
-/// The remote forms of the commands above, for a serialake:// PATH
-/// (app/cli/remote_commands.cpp): same output, through the server.
-int run_remote_create(const create_args& a);
-int run_remote_append(const append_args& a);
-int run_remote_commit(const commit_args& a);
+/// The forms of cat, info and verify for a serialake:// PATH, which read
+/// through the server rather than from a snapshot (app/cli/remote_commands.cpp);
+/// run_cat, run_info and run_verify call them. The other commands take a URI
+/// through the dataset handle (engine::open).
 int run_remote_cat(const cat_args& a);
 int run_remote_info(const info_args& a);
-int run_remote_log(const log_args& a);
+int run_remote_verify(const verify_args& a);
+
+/// verify's report: each problem on a line, then "ok: ..." or errc::corrupt
+/// naming how many problems `path` (at `version`) has.
+void report_verify(const std::vector<problem>& problems, const std::string& path, uint64_t version,
+                   uint64_t samples, size_t tensors);
 
 /// The specs of `create`'s --tensor arguments; usage_error for a malformed or
 /// repeated one.

@@ -108,10 +108,25 @@ std::shared_ptr<lock_backend> chosen_lock(const std::string& lock_uri) {
   }
 }
 
+remote_options client_options(const remote_args& r) {
+  remote_options o;
+  o.token = remote_token(r.token_file);
+  o.tls_ca = r.tls_ca;
+  return o;
+}
+
 dataset_options writer_options(const std::string& path, double lock_timeout_seconds,
-                               const std::string& lock_uri) {
-  lock_settings s = lock_wait(path, lock_timeout_seconds);
+                               const std::string& lock_uri, const remote_args& r) {
   dataset_options o;
+  if (is_remote_uri(path)) {
+    if (!lock_uri.empty() || lock_timeout_seconds != 0)
+      throw usage_error("--lock and --lock-timeout are for a dataset directory: the server holds the lock of " + path);
+    const remote_options c = client_options(r);
+    o.remote.token = c.token;
+    o.remote.tls_ca = c.tls_ca;
+    return o;
+  }
+  lock_settings s = lock_wait(path, lock_timeout_seconds);
   o.locking = chosen_lock(lock_uri);
   o.lock_timeout = s.timeout;
   o.on_lock_wait = std::move(s.on_wait);

@@ -42,6 +42,7 @@ std::string shape_text(const tensor_spec& s) {
 }
 
 int run_info(const info_args& a) {
+  if (is_remote_uri(a.path)) return run_remote_info(a);
   auto st = open_read(a.path, a.version);
   auto snap = st->snapshot();
   // The index entries already hold each sample's stored size: no chunk is read.

@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "serialake/dataset.hpp"
+#include "serialake/remote.hpp"
 #include "app/cli/commands.hpp"
 #include "app/cli/ingest_scan.hpp"
 #include "app/cli/reorder_window.hpp"
@@ -159,22 +160,52 @@ outcome append_in_order(dataset& ds, const std::vector<const source_file*>& todo
   return out;
 }
 
-// Stored paths of the snapshot (for --resume).
-std::unordered_set<std::string> stored_paths(const snapshot& snap) {
-  std::unordered_set<std::string> out;
-  for (uint64_t i = 0, n = snap.length("path"); i < n; ++i) out.insert(snap.read("path", i).data);
+// What the dataset's last commit holds that ingest needs: the classes'
+// labels, how many rows it has, and (with --resume) their paths. Read from the
+// handle's snapshot, or through the server for a serialake:// URI.
+struct stored_state {
+  std::map<std::string, int64_t> label;
+  uint64_t rows = 0;
+  std::unordered_set<std::string> paths;
+};
+
+// Rows (files) the last commit of `a.path` holds.
+uint64_t stored_rows(const ingest_args& a) {
+  if (!is_remote_uri(a.path)) return open_read(a.path, std::nullopt)->snapshot()->length("path");
+  for (auto& t : remote_dataset(a.path, client_options(a.remote)).info().tensors)
+    if (t.spec.name == "path") return t.length;
+  return 0;
+}
+
+stored_state read_stored(dataset& ds, const ingest_args& a) {
+  stored_state out;
+  if (is_remote_uri(a.path)) {
+    remote_dataset rd(a.path, client_options(a.remote));
+    rd.read(0, std::nullopt, {"class_names"}, [&](uint64_t i, row& r) {
+      out.label.emplace(std::move(r.at(0).second.data), static_cast<int64_t>(i));
+    });
+    out.rows = stored_rows(a);
+    if (a.resume)
+      rd.read(0, std::nullopt, {"path"}, [&](uint64_t, row& r) { out.paths.insert(std::move(r.at(0).second.data)); });
+    return out;
+  }
+  auto snap = ds.snapshot();
+  for (uint64_t i = 0; i < snap->length("class_names"); ++i)
+    out.label.emplace(snap->read("class_names", i).data, static_cast<int64_t>(i));
+  out.rows = snap->length("path");
+  for (uint64_t i = 0; a.resume && i < out.rows; ++i) out.paths.insert(snap->read("path", i).data);
   return out;
 }
 
 // How many of this run's `appended` rows are committed, read back from the last
 // commit after a failure (what a crash or a rerun sees); none if even that
 // cannot be read. Rows are committed in row order, so those are a prefix.
-std::optional<uint64_t> committed_since(const std::string& path, uint64_t rows_before, uint64_t appended) {
+std::optional<uint64_t> committed_since(const ingest_args& a, uint64_t rows_before, uint64_t appended) {
   try {
-    const uint64_t rows = open_read(path, std::nullopt)->snapshot()->length("path");
+    const uint64_t rows = stored_rows(a);
     return std::min(rows - std::min(rows, rows_before), appended);
   } catch (const error& e) {
-    spdlog::warn("cannot read back {}: {}", path, e.message());
+    spdlog::warn("cannot read back {}: {}", a.path, e.message());
     return std::nullopt;
   }
 }
@@ -221,25 +252,19 @@ int run_ingest(const ingest_args& a) {
                 tree.class_folders, a.src, tree.skipped.size());
 
   engine eng;
-  dataset_options o = writer_options(a.path, a.lock_timeout, a.lock_uri);
+  dataset_options o = writer_options(a.path, a.lock_timeout, a.lock_uri, a.remote);
   o.create = true;
   dataset ds = eng.open(a.path, o);
   ensure_tensors(ds);
 
   // Labels by class name: the dataset's classes keep theirs, so rows of every
   // run (resumed or not) index the same class_names.
-  std::map<std::string, int64_t> label;
+  stored_state stored = read_stored(ds, a);
+  std::map<std::string, int64_t>& label = stored.label;
+  const uint64_t rows_before = stored.rows;
   std::vector<const source_file*> todo;
-  uint64_t rows_before = 0;
-  {
-    auto snap = ds.snapshot();
-    for (uint64_t i = 0; i < snap->length("class_names"); ++i)
-      label.emplace(snap->read("class_names", i).data, static_cast<int64_t>(i));
-    rows_before = snap->length("path");
-    const auto stored = a.resume ? stored_paths(*snap) : std::unordered_set<std::string>{};
-    for (auto& f : tree.files)
-      if (!stored.count(f.rel)) todo.push_back(&f);
-  }
+  for (auto& f : tree.files)
+    if (!stored.paths.count(f.rel)) todo.push_back(&f);
   const size_t already = tree.files.size() - todo.size();
 
   const auto t0 = clock_type::now();
@@ -259,7 +284,7 @@ int run_ingest(const ingest_args& a) {
   const double secs = std::chrono::duration<double>(clock_type::now() - t0).count();
 
   const std::optional<uint64_t> committed =
-      out.stop ? committed_since(a.path, rows_before, out.row_bytes.size()) : out.row_bytes.size();
+      out.stop ? committed_since(a, rows_before, out.row_bytes.size()) : out.row_bytes.size();
   report(tree, out, committed, already, todo.size(), secs);
   return 0;
 }

@@ -20,14 +20,21 @@
 // already holds, so a rerun after a failure adds only the rest. Entries that
 // are not stored are named and make the exit status 65; a failing dataset stops
 // the run and the summary says how many files were committed.
+//
+// PATH may be a serialake:// URI: the rows go through the dataset handle to the
+// server (which creates the dataset and its tensors), and what the dataset
+// already holds (labels, paths for --resume) is read through the server.
 
 #include <string>
+
+#include "app/cli/commands.hpp"
 
 namespace serialake::cli {
 
 struct ingest_args {
   std::string src;
-  std::string path;
+  std::string path;     ///< a directory, or serialake://host:port/NAME
+  remote_args remote;
   unsigned threads = 4;
   double lock_timeout = 0;
   std::string lock_uri;  ///< --lock URI ("": SERIALAKE_LOCK, else the file lock)

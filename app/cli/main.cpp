@@ -59,8 +59,8 @@ int main(int argc, char** argv) {
   bool verbose = false;
   app.add_flag("-v,--verbose", verbose, "Debug logging on stderr");
   std::vector<std::function<void()>> finish;
-  // For a PATH given as serialake://host:port/NAME (create, append, cat, info,
-  // commit, log, search): how to reach the server.
+  // For a PATH given as serialake://host:port/NAME (create, append, cat, ingest,
+  // info, verify, commit, log, search): how to reach the server.
   remote_args remote;
   app.add_option("--token-file", remote.token_file,
                  "serialake:// paths: file holding the server's bearer token (default: $SERIALAKE_TOKEN)");
@@ -106,7 +106,7 @@ int main(int argc, char** argv) {
   ingest->add_option("SRC_DIR", ia.src,
                      "Folder with one subfolder per class; links are followed, hidden entries skipped")
       ->required();
-  ingest->add_option("PATH", ia.path, "Dataset directory (created if missing)")->required();
+  ingest->add_option("PATH", ia.path, "Dataset directory (created if missing), or serialake://host:port/NAME")->required();
   ingest->add_option("--lock", ia.lock_uri,
                  "Lock with this service instead of the lock file: redis://host:port[/key], "
                  "zk://host:port[/path] or etcd://host:port[/prefix] (default: $SERIALAKE_LOCK if set)")->type_name("URI");
@@ -134,7 +134,7 @@ int main(int argc, char** argv) {
   verify_args va;
   auto* verify = command(app, "verify", "Check every sample's checksum; exit 65 if any is wrong",
                          "serialake verify photos.serialake");
-  verify->add_option("PATH", va.path, "Dataset directory")->required();
+  verify->add_option("PATH", va.path, "Dataset directory, or serialake://host:port/NAME")->required();
   optional_u64(verify, "--version", va.version, tmp_verify_v, "Check this committed version", finish);
 
   export_args ea;
@@ -239,20 +239,21 @@ int main(int argc, char** argv) {
   for (auto& f : finish) f();
   if (serve->parsed()) spdlog::set_level(spdlog::level::info);
   if (verbose) spdlog::set_level(spdlog::level::debug);
-  ca.remote = aa.remote = cma.remote = cta.remote = ina.remote = la.remote = sa.remote = remote;
+  ca.remote = aa.remote = cma.remote = cta.remote = ina.remote = la.remote = ia.remote = va.remote = sa.remote = remote;
+  enable_remote();  // engine::open takes serialake:// URIs
 
   try {
-    if (create->parsed()) return is_remote_uri(ca.path) ? run_remote_create(ca) : run_create(ca);
-    if (append->parsed()) return is_remote_uri(aa.path) ? run_remote_append(aa) : run_append(aa);
-    if (cat->parsed()) return is_remote_uri(cta.path) ? run_remote_cat(cta) : run_cat(cta);
+    if (create->parsed()) return run_create(ca);
+    if (append->parsed()) return run_append(aa);
+    if (cat->parsed()) return run_cat(cta);
     if (ingest->parsed()) return run_ingest(ia);
-    if (info->parsed()) return is_remote_uri(ina.path) ? run_remote_info(ina) : run_info(ina);
+    if (info->parsed()) return run_info(ina);
     if (verify->parsed()) return run_verify(va);
     if (exp->parsed()) return run_export(ea);
-    if (commit->parsed()) return is_remote_uri(cma.path) ? run_remote_commit(cma) : run_commit(cma);
+    if (commit->parsed()) return run_commit(cma);
     if (srch->parsed()) return run_search(sa);
     if (idx->parsed()) return run_index(xa);
-    if (log->parsed()) return is_remote_uri(la.path) ? run_remote_log(la) : run_log(la);
+    if (log->parsed()) return run_log(la);
     if (serve->parsed()) return service::serve(so);
     if (lock->parsed()) return run_lock(lka);
     if (unlock->parsed()) return run_unlock(ula);

@@ -1,5 +1,7 @@
 // The read-only commands: cat, verify, export, log. They open the dataset with
 // open_read, so they never take the lock and work while another process writes.
+// Given a serialake:// URI, cat and verify read through the server
+// (remote_commands.cpp), log through the dataset handle.
 
 #include <cerrno>
 #include <cstdio>
@@ -53,6 +55,7 @@ void row_printer::flush_out() {
 }
 
 int run_cat(const cat_args& a) {
+  if (is_remote_uri(a.path)) return run_remote_cat(a);
   auto st = open_read(a.path, a.version);
   auto snap = st->snapshot();
   std::vector<const tensor_view*> sel;
@@ -92,6 +95,7 @@ int run_cat(const cat_args& a) {
 }
 
 int run_verify(const verify_args& a) {
+  if (is_remote_uri(a.path)) return run_remote_verify(a);
   auto st = open_read(a.path, a.version);
   auto snap = st->snapshot();
   auto problems = snap->verify();
@@ -102,6 +106,12 @@ int run_verify(const verify_args& a) {
                 static_cast<unsigned long long>(*v), static_cast<unsigned long long>(snap->version()));
   uint64_t samples = 0;
   for (auto& t : snap->tensors()) samples += snap->length(t.name);
+  report_verify(problems, a.path, snap->version(), samples, snap->tensors().size());
+  return 0;
+}
+
+void report_verify(const std::vector<problem>& problems, const std::string& path, uint64_t version,
+                   uint64_t samples, size_t tensors) {
   for (auto& p : problems) {
     if (p.tensor.empty())
       std::printf("file %s: %s\n", p.file.c_str(), p.message.c_str());
@@ -112,13 +122,11 @@ int run_verify(const verify_args& a) {
   if (!problems.empty()) {
     std::fflush(stdout);
     throw error(errc::corrupt, std::to_string(problems.size()) + " problem" +
-                                   (problems.size() == 1 ? "" : "s") + " found in " + a.path +
-                                   " (version " + std::to_string(snap->version()) + ")");
+                                   (problems.size() == 1 ? "" : "s") + " found in " + path +
+                                   " (version " + std::to_string(version) + ")");
   }
   std::printf("ok: %llu samples in %zu tensors checked (version %llu)\n",
-              static_cast<unsigned long long>(samples), snap->tensors().size(),
-              static_cast<unsigned long long>(snap->version()));
-  return 0;
+              static_cast<unsigned long long>(samples), tensors, static_cast<unsigned long long>(version));
 }
 
 int run_export(const export_args& a) {
@@ -150,6 +158,13 @@ void print_log(const std::vector<commit_info>& all, bool unnamed_too) {
 }
 
 int run_log(const log_args& a) {
+  if (is_remote_uri(a.path)) {
+    engine eng;
+    dataset_options o = writer_options(a.path, 0, {}, a.remote);
+    o.read_only = true;
+    print_log(eng.open(a.path, o).log(true), a.all);
+    return 0;
+  }
   auto st = open_read(a.path, std::nullopt);
   print_log(st->log(true), a.all);
   report_damage(*st);

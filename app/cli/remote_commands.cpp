@@ -1,6 +1,6 @@
-// The commands given a serialake:// URI instead of a dataset directory: they do
-// the same through a server (`serialake serve`) with remote_dataset, and print
-// what their local forms print.
+// cat, info and verify given a serialake:// URI instead of a dataset directory:
+// they read through a server (`serialake serve`) with remote_dataset, where
+// their local forms read a snapshot, and print what their local forms print.
 
 #include <cstdio>
 #include <map>
@@ -10,42 +10,6 @@
 #include "serialake/remote.hpp"
 
 namespace serialake::cli {
-
-remote_options client_options(const remote_args& r) {
-  remote_options o;
-  o.token = remote_token(r.token_file);
-  o.tls_ca = r.tls_ca;
-  return o;
-}
-
-int run_remote_create(const create_args& a) {
-  remote_dataset::create(a.path, parse_tensor_args(a.tensors), client_options(a.remote));
-  std::printf("created %s with %zu tensor%s\n", a.path.c_str(), a.tensors.size(), a.tensors.size() == 1 ? "" : "s");
-  return 0;
-}
-
-int run_remote_append(const append_args& a) {
-  remote_options o = client_options(a.remote);
-  o.durable = a.durable;
-  remote_dataset ds(a.path, o);
-  const uint64_t n = append_stdin(ds.tensors(), a.path, a.allow_missing, [&](std::vector<row> rows) {
-    ds.append_rows(std::move(rows)).get();  // one batch; with --durable, on the server's disk
-    ds.flush();
-  });
-  ds.close();
-  std::printf("appended %llu row%s to %s\n", static_cast<unsigned long long>(n), n == 1 ? "" : "s",
-              a.path.c_str());
-  return 0;
-}
-
-int run_remote_commit(const commit_args& a) {
-  if (a.message.empty()) throw usage_error("the commit message must not be empty");
-  remote_dataset ds(a.path, client_options(a.remote));
-  commit_info ci = ds.commit(a.message);
-  std::printf("committed version %llu: %s\n", static_cast<unsigned long long>(ci.version),
-              escaped(a.message).c_str());
-  return 0;
-}
 
 int run_remote_cat(const cat_args& a) {
   if (a.version) throw usage_error("--version is not served yet: cat of a serialake:// URI reads the last commit");
@@ -100,9 +64,10 @@ int run_remote_info(const info_args& a) {
   return 0;
 }
 
-int run_remote_log(const log_args& a) {
-  remote_dataset ds(a.path, client_options(a.remote));
-  print_log(ds.log(true), a.all);
+int run_remote_verify(const verify_args& a) {
+  if (a.version) throw usage_error("--version is not served yet: verify of a serialake:// URI checks the last commit");
+  remote_verify v = remote_dataset(a.path, client_options(a.remote)).verify();
+  report_verify(v.problems, a.path, v.version, v.samples, v.tensors);
   return 0;
 }
 

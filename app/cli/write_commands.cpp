@@ -1,5 +1,6 @@
 // The commands that open a dataset for writing (and so take its lock):
-// create, append, commit.
+// create, append, commit. Given a serialake:// URI they do the same through
+// the server (the dataset handle opens URIs too; the server holds the lock).
 
 #include <cerrno>
 #include <cstdio>
@@ -95,7 +96,10 @@ int run_create(const create_args& a) {
   // Every argument is checked before anything is created, so a typo never leaves
   // a half-made dataset behind.
   std::vector<tensor_spec> specs = parse_tensor_args(a.tensors);
-  store::initialize(a.path, specs);  // atomic: of concurrent creates, one wins
+  if (is_remote_uri(a.path))
+    remote_dataset::create(a.path, specs, client_options(a.remote));  // atomic on the server too
+  else
+    store::initialize(a.path, specs);  // atomic: of concurrent creates, one wins
   std::printf("created %s with %zu tensor%s\n", a.path.c_str(), specs.size(),
               specs.size() == 1 ? "" : "s");
   return 0;
@@ -103,7 +107,9 @@ int run_create(const create_args& a) {
 
 int run_append(const append_args& a) {
   engine eng(small_engine());
-  dataset_options o = writer_options(a.path, a.lock_timeout, a.lock_uri);
+  dataset_options o = writer_options(a.path, a.lock_timeout, a.lock_uri, a.remote);
+  // Remote: an append completes once the server acknowledged it, durable or
+  // not, and flush() commits on the server: exit 0 means the rows are there.
   o.policy.mode = a.durable ? durability::durable : durability::buffered;
   // Opened (and locked) before stdin is read: the schema is needed to parse, and
   // a missing dataset or a held lock is reported before the input is consumed.
@@ -124,7 +130,7 @@ int run_append(const append_args& a) {
 int run_commit(const commit_args& a) {
   if (a.message.empty()) throw usage_error("the commit message must not be empty");
   engine eng(small_engine());
-  dataset ds = eng.open(a.path, writer_options(a.path, a.lock_timeout, a.lock_uri));
+  dataset ds = eng.open(a.path, writer_options(a.path, a.lock_timeout, a.lock_uri, a.remote));
   commit_info ci = ds.commit(a.message);
   ds.close();
   std::printf("committed version %llu: %s\n", static_cast<unsigned long long>(ci.version),

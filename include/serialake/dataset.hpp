@@ -126,7 +126,7 @@ class dataset {
   /// Named commits (all commits if `all`), oldest first.
   std::vector<commit_info> log(bool all = false);
   /// The last commit as an immutable snapshot, readable from any thread (and
-  /// from a child forked after it was taken).
+  /// from a child forked after it was taken). Local datasets only.
   std::shared_ptr<const serialake::snapshot> snapshot();
   /// snapshot() without blocking.
   future<std::shared_ptr<const serialake::snapshot>> snapshot_async();
@@ -178,6 +178,21 @@ class engine {
   /// (0 included) are separate datasets.
   /// Thread-safe. Opens of one path wait for each other (e.g. while one waits
   /// up to lock_timeout for another process's lock); opens of other paths do not.
+  ///
+  /// `path` may be a URI serialake://host:port/NAME of a dataset that
+  /// `serialake serve` serves, once the program called enable_remote()
+  /// (serialake/remote.hpp, library serialake_remote; without it the open
+  /// fails with invalid_argument). The handle then appends, flushes, commits
+  /// and lists log() and tensors() through the server (opts.remote says how to
+  /// reach it; flush_async() and commit_async() complete before they return);
+  /// snapshot(), snapshot_async(), refresh() and subscribe() throw
+  /// invalid_argument naming the call. Appends that travel in one batch are
+  /// applied all or none (service/serialake.proto): an append the server
+  /// refuses (e.g. schema_mismatch) fails, with its error, the appends sent
+  /// in the same batch, which a local dataset would have applied. Errors of the open: not_found (no such
+  /// dataset; opts.create creates it), unauthenticated (token refused),
+  /// unavailable (no server), invalid_argument (a malformed URI, a name
+  /// leaving the server's root, opts.version).
   dataset open(const std::string& path, const dataset_options& opts = {});
 
  private:

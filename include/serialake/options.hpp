@@ -7,6 +7,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 
 #include "serialake/lock.hpp"
 
@@ -45,6 +46,19 @@ struct write_policy {
   std::chrono::microseconds linger{50};
 };
 
+/// How engine::open reaches the server of a serialake://host:port/NAME dataset
+/// (see serialake/remote.hpp; the program must have called enable_remote()).
+struct remote_access {
+  /// Bearer token sent with every call ("": the SERIALAKE_TOKEN environment
+  /// variable, if set; else none).
+  std::string token;
+  /// PEM file of the server's CA: connect with TLS ("": plaintext).
+  std::string tls_ca;
+  /// Bound on each call other than appends (create_tensor, flush, commit, log,
+  /// tensors): past it the call fails with errc::timeout (30 s).
+  std::chrono::milliseconds deadline{30000};
+};
+
 /// How to open a dataset. Defaults in comments.
 struct dataset_options {
   /// Create the dataset if it does not exist (false).
@@ -76,6 +90,11 @@ struct dataset_options {
   std::optional<std::chrono::milliseconds> queue_timeout;
   /// Chunk size and write buffer of the store.
   store_options tuning;
+  /// serialake:// datasets: how to reach the server. Of the options above, a
+  /// remote dataset uses create, read_only, policy.mode (durable: an append
+  /// completes once the server has it on disk), queue_bytes (bounds the bytes
+  /// queued or sent but not yet acknowledged) and queue_timeout.
+  remote_access remote;
 };
 
 /// Engine settings.

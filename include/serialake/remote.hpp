@@ -2,7 +2,10 @@
 // A dataset served by `serialake serve`, reached over gRPC at
 // serialake://host:port/NAME (the contract: service/serialake.proto). The
 // library serialake_remote implements it (installed: find_package(serialake),
-// target serialake::remote).
+// target serialake::remote). After enable_remote(), engine::open opens such a
+// URI as an ordinary dataset handle (the usual way in); remote_dataset is the
+// client under it, for what the handle does not serve: reading rows (read),
+// info, verify and search.
 //
 //   serialake::remote_options o;
 //   o.token = serialake::remote_token("");      // SERIALAKE_TOKEN, if set
@@ -35,9 +38,16 @@
 
 #include "serialake/future.hpp"
 #include "serialake/search.hpp"
+#include "serialake/snapshot.hpp"
 #include "serialake/types.hpp"
 
 namespace serialake {
+
+/// Lets engine::open open serialake:// URIs (serialake/dataset.hpp): the
+/// dataset handle it returns then works through the server, with this client.
+/// Call it once, before such an open (again is harmless). A program that never
+/// calls it links no gRPC: the dataset library does not depend on this one.
+void enable_remote();
 
 /// True if `path` is a serialake:// URI (rather than a directory).
 bool is_remote_uri(std::string_view path) noexcept;
@@ -71,6 +81,18 @@ struct remote_info {
   std::vector<remote_tensor> tensors;
 };
 
+/// What verify() reports.
+struct remote_verify {
+  uint64_t version = 0;  ///< the commit checked
+  uint64_t samples = 0;  ///< samples checked, all tensors
+  uint64_t tensors = 0;
+  std::vector<problem> problems;  ///< as snapshot::verify names them (files on the server)
+};
+
+namespace detail {
+class remote_backend;
+}
+
 /// A handle to one dataset on a server. Move-only.
 class remote_dataset {
  public:
@@ -102,8 +124,13 @@ class remote_dataset {
   commit_info commit(const std::string& message);
   /// Named commits (all with `all`), oldest first.
   std::vector<commit_info> log(bool all = false);
+  /// Adds a tensor (durable when it returns); errors as dataset::create_tensor.
+  void create_tensor(const tensor_spec& spec);
   /// The last commit's version, tensors and lengths.
   remote_info info();
+  /// Has the server read every sample of the last commit and check its
+  /// checksum (snapshot::verify); returns what it found (none: all good).
+  remote_verify verify();
   /// The tensors' specs.
   std::vector<tensor_spec> tensors();
   /// Calls `fn(index, row)` for rows [start, end) of the last commit (end: the
@@ -122,6 +149,7 @@ class remote_dataset {
   void close();
 
  private:
+  friend class detail::remote_backend;  // the dataset handle's remote side (service/remote_backend.cpp)
   struct impl;
   std::unique_ptr<impl> impl_;
 };

@@ -4,11 +4,13 @@
 
 #include <signal.h>
 
+#include <map>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
+#include "core/store.hpp"
 #include "tests/app/cli_runner.hpp"
 #include "tests/free_port.hpp"
 #include "tests/temp_dir.hpp"
@@ -54,6 +56,17 @@ class server_process {
   uint16_t port_ = 0;
   std::unique_ptr<cli_process> proc_;
 };
+
+/// The committed rows of a dataset directory whose tensor "id" holds int64
+/// scalars, read from disk with no server involved: id by index.
+inline std::map<uint64_t, int64_t> ids_on_disk(const std::string& dir) {
+  open_options o;
+  o.read_only = true;
+  auto snap = store::open(dir, o)->snapshot();
+  std::map<uint64_t, int64_t> out;
+  for (uint64_t i = 0; i < snap->length("id"); ++i) out[i] = snap->read("id", i).as<int64_t>()[0];
+  return out;
+}
 
 /// Generates the Python grpcio stubs of service/serialake.proto into `dir`
 /// (serialake_pb2.py, serialake_pb2_grpc.py); throws if protoc fails.

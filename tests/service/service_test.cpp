@@ -11,7 +11,6 @@
 #include <set>
 #include <thread>
 
-#include "core/store.hpp"
 #include "serialake/dataset.hpp"
 #include "serialake/remote.hpp"
 #include "tests/expect_code.hpp"
@@ -27,16 +26,6 @@ const std::vector<tensor_spec> schema{{"id", dtype::int64, "generic", shape_t{}}
 row make_row(int64_t id, size_t size = 100) {
   return {{"id", sample::scalar<int64_t>(dtype::int64, id)},
           {"blob", sample::of_bytes(std::string(size, static_cast<char>('a' + id % 26)))}};
-}
-
-// What the dataset directory holds, read from disk with no server involved.
-std::map<uint64_t, int64_t> ids_on_disk(const std::string& dir) {
-  open_options o;
-  o.read_only = true;
-  auto snap = store::open(dir, o)->snapshot();
-  std::map<uint64_t, int64_t> out;
-  for (uint64_t i = 0; i < snap->length("id"); ++i) out[i] = snap->read("id", i).as<int64_t>()[0];
-  return out;
 }
 
 }  // namespace

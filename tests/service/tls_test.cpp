@@ -3,6 +3,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "serialake/dataset.hpp"
 #include "serialake/remote.hpp"
 #include "tests/expect_code.hpp"
 #include "tests/service/server_fixture.hpp"
@@ -63,4 +64,28 @@ TEST_CASE("remote: TLS serves clients with the server's CA and no other") {
   remote_options wrong = plain;
   wrong.tls_ca = certs / "other.pem";
   CHECK(expect_code(errc::unavailable, [&] { remote_dataset(uri, wrong); }));
+}
+
+TEST_CASE("remote: the dataset handle over TLS trusts the server with opts.remote.tls_ca, not in plaintext") {
+  // Kills: engine::open not passing opts.remote.tls_ca on to the client.
+  enable_remote();
+  temp_dir certs;
+  make_ca(certs, "ca");
+  make_server_cert(certs, "ca");
+  server_process srv({"--tls-cert", certs / "server.pem", "--tls-key", certs / "server.key"});
+  const std::string uri = srv.uri("tls/handle");
+  engine eng;
+  dataset_options o;
+  o.create = true;
+  o.remote.tls_ca = certs / "ca.pem";
+  o.remote.deadline = std::chrono::milliseconds(5000);
+  dataset ds = eng.open(uri, o);
+  ds.create_tensor({"id", dtype::int64, "generic", shape_t{}});
+  CHECK(ds.append("id", sample::scalar<int64_t>(dtype::int64, 1)).get() == 0);
+  ds.close();
+  dataset_options plain;
+  plain.remote.deadline = std::chrono::milliseconds(5000);
+  CHECK(expect_code(errc::unavailable, [&] { eng.open(uri, plain); }));
+  CHECK(cli({"--tls-ca", certs / "ca.pem", "cat", uri}).out == "{\"id\":1}\n");
+  CHECK(ids_on_disk(srv.root() / "tls/handle").size() == 1);
 }
